@@ -1,0 +1,1 @@
+"""Everything that reads or writes files: images, label PNGs, the project store."""

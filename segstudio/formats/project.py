@@ -1,0 +1,299 @@
+"""The project folder store.
+
+A project is a folder of images (never modified) plus what segstudio saves
+beside them::
+
+    <root>/segstudio.json                 label set, model choice, settings
+    <root>/annotations/class/<key>.png    class map: palette PNG, VOC colours, 255 void
+    <root>/annotations/instance/<key>.png instance ids: 16-bit PNG
+    <root>/annotations/user/<key>.png     pixels a person painted: 1-bit PNG
+    <root>/annotations/meta/<key>.json    instance table, status, model, image size
+
+``<key>`` is the image's path relative to the root without its extension
+(``street/0001`` for ``street/0001.jpg``); when two images differ only by
+extension the extension is kept in the key (``a.jpg``, ``a.png``).  The four
+files of an annotation are replaced together (``atomic.Transaction``), so a
+crash leaves the previous annotation or the new one, never a mix.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from segstudio.core.annotation import STATUSES, Annotation, Instance
+from segstudio.core.labels import LabelSet
+from segstudio.errors import EditError, FormatError, LabelError, ProjectError
+from segstudio.formats import atomic
+from segstudio.formats.images import IMAGE_EXTENSIONS, image_size
+from segstudio.formats.masks import (encode_instance_png, encode_label_png, encode_mask_png,
+                                     read_instance_png, read_label_png, read_mask_png)
+
+PROJECT_FILE = "segstudio.json"
+ANNOTATIONS_DIR = "annotations"
+FORMAT_NAME = "segstudio-project"
+FORMAT_VERSION = 1
+
+
+@dataclass(frozen=True)
+class ImageEntry:
+    key: str
+    relpath: str  # posix path relative to the project root
+
+    @property
+    def name(self) -> str:
+        return self.relpath.rsplit("/", 1)[-1]
+
+
+def scan_images(root: Path) -> list[ImageEntry]:
+    """Image files under ``root`` (recursively; hidden folders and annotations/ skipped), sorted."""
+    found: list[str] = []
+    for dirpath, dirnames, filenames in os.walk(root):
+        rel_dir = Path(dirpath).relative_to(root)
+        dirnames[:] = sorted(d for d in dirnames if not d.startswith(".")
+                             and not (rel_dir == Path(".") and d == ANNOTATIONS_DIR))
+        for f in filenames:
+            if not f.startswith(".") and Path(f).suffix.lower() in IMAGE_EXTENSIONS:
+                found.append((rel_dir / f).as_posix())
+    found.sort()
+    stems: dict[str, int] = {}
+    for rel in found:
+        stem = rel.rsplit(".", 1)[0]
+        stems[stem] = stems.get(stem, 0) + 1
+    entries = []
+    for rel in found:
+        stem = rel.rsplit(".", 1)[0]
+        entries.append(ImageEntry(stem if stems[stem] == 1 else rel, rel))
+    return entries
+
+
+class Project:
+    def __init__(self, root: Path, labels: LabelSet, settings: dict, created: str | None = None):
+        self.root = Path(root)
+        self.labels = labels
+        self.settings = dict(settings)
+        self.created = created or _dt.datetime.now().astimezone().isoformat(timespec="seconds")
+        self.images: list[ImageEntry] = []
+        self._by_key: dict[str, ImageEntry] = {}
+        self._status: dict[str, str] = {}
+        self.rescan()
+
+    # -- opening -----------------------------------------------------------
+    @classmethod
+    def open(cls, path: str | os.PathLike, labels: LabelSet | None = None) -> "Project":
+        """Open a project folder (or its segstudio.json); a plain image folder becomes a new project.
+
+        ``labels`` is the label set for a new project (default Pascal VOC); it
+        is ignored for an existing one.  Nothing is written until something is saved.
+        """
+        path = Path(path)
+        if path.is_file() and path.name == PROJECT_FILE:
+            path = path.parent
+        if not path.exists():
+            raise ProjectError(f"{path}: folder not found")
+        if not path.is_dir():
+            raise ProjectError(f"{path}: is a file; open the folder that holds the images")
+        atomic.recover(path / ANNOTATIONS_DIR)
+        pfile = path / PROJECT_FILE
+        if not pfile.exists():
+            return cls(path, labels or LabelSet.voc(), {})
+        try:
+            data = json.loads(pfile.read_text("utf-8"))
+        except (OSError, UnicodeDecodeError, ValueError) as e:
+            raise ProjectError(f"{pfile}: not valid JSON ({e}); fix it or move it away to start over") from None
+        if not isinstance(data, dict) or data.get("format") != FORMAT_NAME:
+            raise ProjectError(f"{pfile}: not a segstudio project file (no \"format\": \"{FORMAT_NAME}\")")
+        if int(data.get("version", 0)) > FORMAT_VERSION:
+            raise ProjectError(f"{pfile}: made by a newer segstudio (format version {data.get('version')}); "
+                               "update segstudio to open it")
+        try:
+            project_labels = LabelSet.from_json(data["labels"], name=str(pfile))
+        except (KeyError, LabelError) as e:
+            raise ProjectError(f"{pfile}: bad label set ({e})") from None
+        settings = data.get("settings") or {}
+        if not isinstance(settings, dict):
+            raise ProjectError(f"{pfile}: \"settings\" must be an object")
+        return cls(path, project_labels, settings, data.get("created"))
+
+    @classmethod
+    def create(cls, root: str | os.PathLike, labels: LabelSet | None = None,
+               settings: dict | None = None) -> "Project":
+        root = Path(root)
+        root.mkdir(parents=True, exist_ok=True)
+        if (root / PROJECT_FILE).exists():
+            raise ProjectError(f"{root}: already holds a project ({PROJECT_FILE}); open it instead")
+        project = cls(root, labels or LabelSet.voc(), settings or {})
+        project.save()
+        return project
+
+    @property
+    def project_file(self) -> Path:
+        return self.root / PROJECT_FILE
+
+    @property
+    def exists_on_disk(self) -> bool:
+        return self.project_file.exists()
+
+    def save(self) -> None:
+        """Write segstudio.json (label set and settings)."""
+        data = {"format": FORMAT_NAME, "version": FORMAT_VERSION, "created": self.created,
+                "labels": self.labels.to_json(), "settings": self.settings}
+        try:
+            atomic.atomic_write_json(self.project_file, data)
+        except OSError as e:
+            raise ProjectError(f"{self.project_file}: cannot be saved ({e.strerror or e})") from None
+
+    def set_labels(self, labels: LabelSet) -> None:
+        """Change the label set; refused if saved annotations use ids the new set lacks."""
+        if len(labels) < len(self.labels):
+            for entry in self.images:
+                ann = self.load_annotation(entry.key) if self.has_annotation(entry.key) else None
+                if ann is not None:
+                    used = np.unique(ann.class_map)
+                    bad = [int(v) for v in used if v != 255 and v >= len(labels)]
+                    if bad:
+                        raise ProjectError(f"{entry.relpath} uses class ids {bad} that the new label set "
+                                           f"(ids 0..{len(labels) - 1}) does not have")
+        self.labels = labels
+        self.save()
+
+    # -- images --------------------------------------------------------------
+    def rescan(self) -> None:
+        self.images = scan_images(self.root)
+        self._by_key = {e.key: e for e in self.images}
+        self._status = {}
+
+    def __len__(self) -> int:
+        return len(self.images)
+
+    def entry(self, key: str) -> ImageEntry:
+        try:
+            return self._by_key[key]
+        except KeyError:
+            raise ProjectError(f"no image '{key}' in project {self.root}") from None
+
+    def key_for_path(self, path: str | os.PathLike) -> str | None:
+        try:
+            rel = Path(path).resolve().relative_to(self.root.resolve()).as_posix()
+        except ValueError:
+            return None
+        for e in self.images:
+            if e.relpath == rel:
+                return e.key
+        return None
+
+    def image_path(self, key: str) -> Path:
+        return self.root / self.entry(key).relpath
+
+    # -- annotation files ------------------------------------------------------
+    def _files(self, key: str) -> dict[str, Path]:
+        base = self.root / ANNOTATIONS_DIR
+        return {"class": base / "class" / f"{key}.png", "instance": base / "instance" / f"{key}.png",
+                "user": base / "user" / f"{key}.png", "meta": base / "meta" / f"{key}.json"}
+
+    def annotation_files(self, key: str) -> dict[str, Path]:
+        self.entry(key)
+        return self._files(key)
+
+    def has_annotation(self, key: str) -> bool:
+        return self._files(key)["meta"].exists()
+
+    def status(self, key: str) -> str:
+        """unlabelled / predicted / edited / reviewed, from the saved annotation."""
+        if key not in self._status:
+            self.entry(key)
+            meta = self._files(key)["meta"]
+            status = "unlabelled"
+            if meta.exists():
+                try:
+                    status = json.loads(meta.read_text("utf-8")).get("status", "unlabelled")
+                except (OSError, ValueError, AttributeError):
+                    status = "unlabelled"
+            self._status[key] = status if status in STATUSES else "unlabelled"
+        return self._status[key]
+
+    def statuses(self) -> dict[str, str]:
+        return {e.key: self.status(e.key) for e in self.images}
+
+    def labelled_keys(self) -> list[str]:
+        """Images whose saved annotation was edited or reviewed by a person, or predicted."""
+        return [e.key for e in self.images if self.status(e.key) != "unlabelled"]
+
+    def save_annotation(self, key: str, ann: Annotation) -> None:
+        entry = self.entry(key)
+        files = self._files(key)
+        errors = ann.invariant_errors()
+        if errors:
+            raise ProjectError(f"{entry.relpath}: not saved, the annotation is inconsistent ({'; '.join(errors)})")
+        ids = [k for k in ann.instances]
+        if ids and max(ids) > 65535:
+            raise ProjectError(f"{entry.relpath}: instance ids above 65535 cannot be saved; renumber instances")
+        meta = {
+            "image": entry.relpath, "width": ann.width, "height": ann.height,
+            "status": ann.status, "model": ann.model,
+            "instances": [inst.to_json(k) for k, inst in sorted(ann.instances.items())],
+            "saved": _dt.datetime.now().astimezone().isoformat(timespec="seconds"),
+        }
+        data = {
+            "class": encode_label_png(ann.class_map, self.labels.palette()),
+            "instance": encode_instance_png(ann.instance_map, entry.relpath),
+            "user": encode_mask_png(ann.user_mask),
+            "meta": atomic.json_bytes(meta),
+        }
+        tx = atomic.Transaction(self.root / ANNOTATIONS_DIR)
+        try:
+            for name in ("class", "instance", "user", "meta"):
+                tx.write(files[name], data[name])
+            tx.commit()
+        except OSError as e:
+            tx.abort()
+            raise ProjectError(f"{entry.relpath}: the annotation could not be saved in "
+                               f"{self.root / ANNOTATIONS_DIR} ({e.strerror or e}); check free space and "
+                               "write permission. Your edits are still open.") from None
+        self._status[key] = ann.status
+
+    def load_annotation(self, key: str) -> Annotation | None:
+        """The saved annotation of an image, or None if it has none."""
+        entry = self.entry(key)
+        files = self._files(key)
+        if not files["meta"].exists():
+            return None
+        try:
+            meta = json.loads(files["meta"].read_text("utf-8"))
+            class_map = read_label_png(files["class"])
+            instance_map = read_instance_png(files["instance"])
+            user = read_mask_png(files["user"]) if files["user"].exists() else None
+            instances = {int(d["id"]): Instance(int(d["class_id"]), None if d.get("score") is None
+                                                else float(d["score"]), d.get("source", "user"))
+                         for d in meta.get("instances", [])}
+            w, h = int(meta["width"]), int(meta["height"])
+        except (OSError, ValueError, KeyError, TypeError) as e:
+            raise ProjectError(f"{files['meta']}: unreadable annotation ({e}); restore it from a backup "
+                               "or delete the files of this image under annotations/ to start over") from None
+        except FormatError as e:
+            raise ProjectError(f"annotation of {entry.relpath}: {e}") from None
+        for name, a in (("class", class_map), ("instance", instance_map), ("user", user)):
+            if a is not None and a.shape != (h, w):
+                raise ProjectError(f"{files[name]}: is {a.shape[1]}×{a.shape[0]} but the annotation is {w}×{h}")
+        try:
+            ann = Annotation(class_map, instance_map, instances, user,
+                             status=meta.get("status", "edited"), model=meta.get("model"))
+        except EditError as e:
+            raise ProjectError(f"{files['meta']}: {e}") from None
+        errors = ann.invariant_errors()
+        if errors:
+            raise ProjectError(f"{files['meta']}: the saved annotation is inconsistent ({'; '.join(errors)})")
+        return ann
+
+    def new_annotation(self, key: str) -> Annotation:
+        """An empty annotation of the image's size."""
+        w, h = image_size(self.image_path(key))
+        return Annotation.blank(h, w)
+
+    def load_or_new(self, key: str) -> Annotation:
+        return self.load_annotation(key) or self.new_annotation(key)
