@@ -11,6 +11,8 @@ centres: pixel (row i, column j) is at (j, i).
 
 from __future__ import annotations
 
+import functools
+import math
 from typing import Iterable, Sequence
 
 import cv2
@@ -44,12 +46,13 @@ def _clip_box(doc: Annotation, y0: int, x0: int, y1: int, x1: int) -> Box:
 
 def paint_mask(doc: Annotation, mask: np.ndarray, offset: tuple[int, int] = (0, 0),
                class_id: int | None = None, instance_id: int = 0,
-               table: dict[int, Instance | None] | None = None) -> Patch | None:
+               table: dict[int, Instance | None] | None = None, tight: bool = False) -> Patch | None:
     """Set the pixels of ``mask`` (placed with its top-left at ``offset`` = (y, x)).
 
     ``instance_id == 0``: the pixels get ``class_id`` and leave any instance.
     ``instance_id > 0``: they join that instance and take its class.
     ``table``: instance-table changes recorded in the same patch.
+    ``tight``: the mask's box is already its pixels' extent (skips shrinking it).
     """
     table = dict(table or {})
     if instance_id:
@@ -58,55 +61,129 @@ def paint_mask(doc: Annotation, mask: np.ndarray, offset: tuple[int, int] = (0, 
     elif class_id is None:
         raise EditError("painting needs a class id or an instance id")
     class_id = _check_class(class_id)
-    mask = np.asarray(mask, dtype=bool)
     oy, ox = int(offset[0]), int(offset[1])
-    y0, x0, y1, x1 = _clip_box(doc, oy, ox, oy + mask.shape[0], ox + mask.shape[1])
+    mh, mw = mask.shape
+    y0, x0, y1, x1 = max(0, oy), max(0, ox), min(doc.height, oy + mh), min(doc.width, ox + mw)
     if y1 <= y0 or x1 <= x0:
         return record(doc, (0, 0, 0, 0), instances=table, meta={"status": "edited"}) if table else None
-    mask = mask[y0 - oy:y1 - oy, x0 - ox:x1 - ox]
-    ys, xs = np.nonzero(mask.any(axis=1))[0], np.nonzero(mask.any(axis=0))[0]
-    if ys.size == 0:
-        return record(doc, (0, 0, 0, 0), instances=table, meta={"status": "edited"}) if table else None
-    # shrink to the painted pixels so the patch stores as little as possible
-    mask = mask[ys[0]:ys[-1] + 1, xs[0]:xs[-1] + 1]
-    y0, x0 = y0 + int(ys[0]), x0 + int(xs[0])
+    if mask.dtype != np.bool_:
+        mask = mask.astype(bool)
+    if (y0, x0, y1, x1) != (oy, ox, oy + mh, ox + mw):
+        mask = mask[y0 - oy:y1 - oy, x0 - ox:x1 - ox]
+        tight = False
+    if not tight:
+        rows = np.flatnonzero(mask.any(axis=1))
+        if rows.size == 0:
+            return record(doc, (0, 0, 0, 0), instances=table, meta={"status": "edited"}) if table else None
+        cols = np.flatnonzero(mask[rows[0]:rows[-1] + 1].any(axis=0))
+        mask = mask[rows[0]:rows[-1] + 1, cols[0]:cols[-1] + 1]
+        y0, x0 = y0 + int(rows[0]), x0 + int(cols[0])
+    return _paint_box(doc, y0, x0, mask, class_id, instance_id, table)
+
+
+def _paint_box(doc: Annotation, y0: int, x0: int, mask: np.ndarray, class_id: int, instance_id: int,
+               table: dict[int, Instance | None]) -> Patch | None:
+    """The hot path of every paint: build the patch for ``mask`` at (y0, x0) and apply it."""
     y1, x1 = y0 + mask.shape[0], x0 + mask.shape[1]
     sl = (slice(y0, y1), slice(x0, x1))
-    cls = doc.class_map[sl].copy()
-    inst = doc.instance_map[sl].copy()
-    user = doc.user_mask[sl].copy()
-    cls[mask] = class_id
-    inst[mask] = instance_id
-    user[mask] = True
-    return record(doc, (y0, x0, y1, x1), cls, inst, user, instances=table, meta={"status": "edited"})
+    patch = Patch((y0, x0, y1, x1))
+    cls = doc.class_map[sl]
+    new = cls.copy()
+    np.putmask(new, mask, class_id)
+    if new.tobytes() != cls.tobytes():
+        patch.old_class, patch.new_class = cls.copy(), new
+    inst = doc.instance_map[sl]
+    if instance_id or inst.any():
+        new = inst.copy()
+        np.putmask(new, mask, instance_id)
+        if new.tobytes() != inst.tobytes():
+            patch.old_inst, patch.new_inst = inst.copy(), new
+    user = doc.user_mask[sl]
+    new = user | mask
+    if new.tobytes() != user.tobytes():
+        patch.old_user, patch.new_user = user.copy(), new
+    if table:
+        changed = {k: v for k, v in table.items() if doc.instances.get(k) != v}
+        if changed:
+            patch.old_instances = {k: doc.instances.get(k) for k in changed}
+            patch.new_instances = changed
+    if patch.new_class is None and patch.new_inst is None and patch.new_user is None and not patch.new_instances:
+        return None
+    if doc.status != "edited":
+        patch.old_meta, patch.new_meta = {"status": doc.status}, {"status": "edited"}
+    patch.apply(doc)
+    return patch
 
 
 def disc_segment_mask(p0: Point, p1: Point, radius: float) -> tuple[np.ndarray, tuple[int, int]]:
     """Pixels within ``radius`` of the segment p0–p1 (a round brush dragged along it).
 
-    Returns the mask of its bounding box and the box's (y, x) offset.
+    Returns the mask of its bounding box and the box's (y, x) offset.  The box
+    is the capsule's extent; a border row may be empty where a disc's top
+    chord falls between pixel centres.
     """
     r = max(float(radius), 0.5)
-    (ax, ay), (bx, by) = (float(p0[0]), float(p0[1])), (float(p1[0]), float(p1[1]))
-    x0, x1 = int(np.floor(min(ax, bx) - r)), int(np.ceil(max(ax, bx) + r)) + 1
-    y0, y1 = int(np.floor(min(ay, by) - r)), int(np.ceil(max(ay, by) + r)) + 1
-    px = np.arange(x0, x1, dtype=np.float64)[None, :]
-    py = np.arange(y0, y1, dtype=np.float64)[:, None]
+    ax, ay, bx, by = float(p0[0]), float(p0[1]), float(p1[0]), float(p1[1])
+    x0, x1 = math.ceil(min(ax, bx) - r), math.floor(max(ax, bx) + r) + 1
+    y0, y1 = math.ceil(min(ay, by) - r), math.floor(max(ay, by) + r) + 1
+    wx = np.arange(x0, x1, dtype=np.float64)
+    wx -= ax
+    wy = np.arange(y0, y1, dtype=np.float64)[:, None]
+    wy -= ay
     dx, dy = bx - ax, by - ay
     len2 = dx * dx + dy * dy
     if len2 == 0.0:
-        d2 = (px - ax) ** 2 + (py - ay) ** 2
+        d2 = wy * wy + wx * wx
     else:
-        t = np.clip(((px - ax) * dx + (py - ay) * dy) / len2, 0.0, 1.0)
-        d2 = (px - ax - t * dx) ** 2 + (py - ay - t * dy) ** 2
+        t = wx * dx + wy * dy
+        t /= len2
+        np.maximum(t, 0.0, out=t)
+        np.minimum(t, 1.0, out=t)
+        d2 = t * dx
+        np.subtract(wx, d2, out=d2)
+        d2 *= d2
+        t *= dy
+        np.subtract(wy, t, out=t)
+        t *= t
+        d2 += t
     return d2 <= r * r, (y0, x0)
+
+
+@functools.lru_cache(maxsize=4096)
+def _capsule(dx: int, dy: int, radius: float) -> tuple[np.ndarray, int, int]:
+    mask, (oy, ox) = disc_segment_mask((0.0, 0.0), (float(dx), float(dy)), radius)
+    mask.flags.writeable = False
+    return mask, oy, ox
+
+
+def snap(p: Point) -> tuple[int, int]:
+    """The pixel whose centre is nearest to ``p`` (x, y)."""
+    return math.floor(p[0] + 0.5), math.floor(p[1] + 0.5)
+
+
+def brush_segment_mask(p0: Point, p1: Point, radius: float) -> tuple[np.ndarray, tuple[int, int]]:
+    """The brush footprint of one mouse move: as ``disc_segment_mask`` with both ends
+    snapped to pixel centres (as napari's label brush does).
+
+    The footprint then depends only on the move (dx, dy) and the radius, which
+    repeat all the time during a drag, so it is computed once and cached.  The
+    returned mask is read-only.
+    """
+    ax, ay = snap(p0)
+    bx, by = snap(p1)
+    mask, oy, ox = _capsule(bx - ax, by - ay, float(radius))
+    return mask, (ay + oy, ax + ox)
 
 
 def paint_segment(doc: Annotation, p0: Point, p1: Point, radius: float,
                   class_id: int | None = None, instance_id: int = 0) -> Patch | None:
-    """One segment of a round-brush stroke: a class, void (255), or an instance."""
-    mask, offset = disc_segment_mask(p0, p1, radius)
-    return paint_mask(doc, mask, offset, class_id=class_id, instance_id=instance_id)
+    """One segment of a round-brush stroke: a class, void (255), or an instance.
+
+    Both ends snap to the nearest pixel centre; the pixels within ``radius`` of
+    the segment between them are painted.
+    """
+    mask, offset = brush_segment_mask(p0, p1, radius)
+    return paint_mask(doc, mask, offset, class_id=class_id, instance_id=instance_id, tight=True)
 
 
 def erase_segment(doc: Annotation, p0: Point, p1: Point, radius: float, to_void: bool = False) -> Patch | None:
