@@ -109,7 +109,7 @@ class Annotation:
     def invariant_errors(self) -> list[str]:
         """What breaks the document invariant; empty when it holds."""
         errors: list[str] = []
-        ids = np.unique(self.instance_map)
+        ids = present_ids(self.instance_map)
         ids = ids[ids != 0]
         unknown = [int(i) for i in ids if int(i) not in self.instances]
         if unknown:
@@ -120,10 +120,7 @@ class Annotation:
             if not 0 <= inst.class_id <= 254:
                 errors.append(f"instance {k} has class {inst.class_id}; instances need a class 0..254")
         if ids.size and not unknown:
-            lut = np.full(int(ids.max()) + 1, -1, np.int32)
-            for k, inst in self.instances.items():
-                if 0 < k < lut.size:
-                    lut[k] = inst.class_id
+            lut = class_lut(self.instances, int(ids.max()))
             mask = self.instance_map > 0
             bad = lut[self.instance_map[mask]] != self.class_map[mask]
             if bad.any():
@@ -140,6 +137,29 @@ class Annotation:
 
     def revert(self, patch: "Patch") -> None:
         patch.revert(self)
+
+
+def class_lut(instances: dict[int, "Instance"], max_id: int) -> np.ndarray:
+    """An array mapping instance id -> class id (-1 for ids not in the table)."""
+    lut = np.full(max(max_id, max(instances, default=0)) + 1, -1, np.int32)
+    for k, inst in instances.items():
+        if k > 0:
+            lut[k] = inst.class_id
+    return lut
+
+
+def present_ids(a: np.ndarray, chunk: int = 1 << 22) -> np.ndarray:
+    """Sorted distinct values of a non-negative integer array, in O(n) and bounded memory."""
+    flat = a.reshape(-1)
+    if flat.size == 0:
+        return np.zeros(0, np.int64)
+    if int(flat.min()) < 0:
+        raise EditError("instance ids must not be negative")
+    counts = np.zeros(int(flat.max()) + 1, np.int64)
+    for i in range(0, flat.size, chunk):
+        part = np.bincount(flat[i:i + chunk], minlength=counts.size)
+        counts += part
+    return np.flatnonzero(counts)
 
 
 def _nonzero_extent(mask: np.ndarray):
@@ -221,11 +241,12 @@ class Patch:
 def record(doc: Annotation, box: Box, class_map: np.ndarray | None = None,
            instance_map: np.ndarray | None = None, user_mask: np.ndarray | None = None,
            instances: dict[int, Instance | None] | None = None,
-           meta: dict[str, object] | None = None) -> Patch | None:
+           meta: dict[str, object] | None = None, take: bool = False) -> Patch | None:
     """Make a Patch that sets the given new values inside ``box``, apply it, return it.
 
     Layers whose new values equal the old ones are not stored.  Returns None
-    when nothing would change.
+    when nothing would change.  With ``take`` the patch keeps the given arrays
+    instead of copying them (the caller must not modify them afterwards).
     """
     y0, x0, y1, x1 = box
     y0, x0 = max(0, y0), max(0, x0)
@@ -246,7 +267,7 @@ def record(doc: Annotation, box: Box, class_map: np.ndarray | None = None,
         if np.array_equal(old, new):
             continue
         setattr(patch, "old_" + name, old.copy())
-        setattr(patch, "new_" + name, np.array(new, dtype=layer.dtype, copy=True))
+        setattr(patch, "new_" + name, np.array(new, dtype=layer.dtype, copy=not take))
     if instances:
         changed = {k: v for k, v in instances.items() if doc.instances.get(k) != v}
         if changed:

@@ -18,7 +18,7 @@ from typing import Iterable, Sequence
 import cv2
 import numpy as np
 
-from segstudio.core.annotation import Annotation, Box, Instance, Patch, record
+from segstudio.core.annotation import Annotation, Box, Instance, Patch, class_lut, present_ids, record
 from segstudio.core.labels import VOID_ID
 from segstudio.errors import EditError
 
@@ -333,30 +333,33 @@ def apply_prediction(doc: Annotation, class_map: np.ndarray, instance_map: np.nd
         raise EditError("the predicted instance map does not have the image's size")
     instances = dict(instances or {})
     user = doc.user_mask if keep_user else np.zeros(doc.shape, bool)
-    kept_ids = set(np.unique(doc.instance_map[user]).tolist()) - {0} if user.any() else set()
+    has_user = bool(user.any())
+    kept_ids = set(present_ids(doc.instance_map[user]).tolist()) - {0} if has_user else set()
     # renumber predicted ids after the kept ones
     base = max(kept_ids, default=0)
     pred_ids = sorted(k for k in instances if k > 0)
-    lut = np.zeros(int(max(pred_ids, default=0)) + 1, np.int32)
+    present = present_ids(pred_inst)
+    lut = np.zeros(max(int(max(pred_ids, default=0)), int(present.max(initial=0))) + 1, np.int32)
     new_table: dict[int, Instance] = {}
     for n, k in enumerate(pred_ids, start=base + 1):
         lut[k] = n
         new_table[n] = instances[k]
-    present = np.unique(pred_inst)
-    unknown = [int(k) for k in present if k and (k >= lut.size or lut[k] == 0)]
+    unknown = [int(k) for k in present if k and lut[k] == 0]
     if unknown:
         raise EditError(f"predicted instance ids {unknown[:5]} have no entry in the instance table")
     new_inst = lut[pred_inst]
-    for n, inst in new_table.items():
-        new_cls[new_inst == n] = inst.class_id
-    if keep_user:
+    if new_table:
+        cls_of = class_lut(new_table, 0)
+        in_inst = new_inst > 0
+        new_cls[in_inst] = cls_of[new_inst[in_inst]]
+    if has_user:
         new_cls[user] = doc.class_map[user]
         new_inst[user] = doc.instance_map[user]
-    remaining = set(np.unique(new_inst).tolist()) - {0}
+    remaining = set(present_ids(new_inst).tolist()) - {0}
     table: dict[int, Instance | None] = {k: None for k in doc.instances if k not in remaining}
     for k in remaining:
         table[k] = new_table[k] if k in new_table else doc.instances[k]
-    status = "edited" if keep_user and user.any() else "predicted"
+    status = "edited" if has_user else "predicted"
     changed = (new_cls != doc.class_map) | (new_inst != doc.instance_map)
     if not keep_user:
         changed |= doc.user_mask
@@ -367,7 +370,7 @@ def apply_prediction(doc: Annotation, class_map: np.ndarray, instance_map: np.nd
         sl = (slice(y0, y1), slice(x0, x1))
         new_user = None if keep_user else np.zeros((y1 - y0, x1 - x0), bool)
         return record(doc, (y0, x0, y1, x1), new_cls[sl], new_inst[sl], new_user, instances=table,
-                      meta={"status": status, "model": model})
+                      meta={"status": status, "model": model}, take=True)
     return record(doc, (0, 0, 0, 0), instances=table, meta={"status": status, "model": model})
 
 
