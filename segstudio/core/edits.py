@@ -370,7 +370,8 @@ def apply_prediction(doc: Annotation, class_map: np.ndarray, instance_map: np.nd
         sl = (slice(y0, y1), slice(x0, x1))
         new_user = None if keep_user else np.zeros((y1 - y0, x1 - x0), bool)
         return record(doc, (y0, x0, y1, x1), new_cls[sl], new_inst[sl], new_user, instances=table,
-                      meta={"status": status, "model": model}, take=True)
+                      meta={"status": status, "model": model},
+                      take=(y1 - y0, x1 - x0) == doc.shape)  # a view of a part would pin the whole array
     return record(doc, (0, 0, 0, 0), instances=table, meta={"status": status, "model": model})
 
 
