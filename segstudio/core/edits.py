@@ -18,7 +18,7 @@ from typing import Iterable, Sequence
 import cv2
 import numpy as np
 
-from segstudio.core.annotation import Annotation, Box, Instance, Patch, class_lut, present_ids, record
+from segstudio.core.annotation import Annotation, Instance, Patch, class_lut, present_ids, record
 from segstudio.core.labels import VOID_ID
 from segstudio.errors import EditError
 
@@ -38,10 +38,6 @@ def _instance(doc: Annotation, instance_id: int) -> Instance:
         return doc.instances[instance_id]
     except KeyError:
         raise EditError(f"instance {instance_id} does not exist in this annotation") from None
-
-
-def _clip_box(doc: Annotation, y0: int, x0: int, y1: int, x1: int) -> Box:
-    return max(0, y0), max(0, x0), min(doc.height, y1), min(doc.width, x1)
 
 
 def paint_mask(doc: Annotation, mask: np.ndarray, offset: tuple[int, int] = (0, 0),
