@@ -1,0 +1,161 @@
+"""COCO instances export.
+
+Layout::
+
+    <out>/instances_train.json, <out>/instances_val.json
+    <out>/<image path in the project>      the images, beside the JSON files
+
+Categories are the project's classes with the class id as category id
+(background, i.e. a class 0 named "background", and void are not
+categories).  Every instance becomes one annotation (``iscrowd`` 0) with an
+RLE mask, or polygons when ``polygons=True`` and the mask has no holes and
+the polygons rasterise back to exactly the same pixels.  Pixels of a
+category that belong to no instance (semantic-only annotations) become, by
+``unassigned``: "crowd" - one ``iscrowd`` 1 annotation per class and image;
+"components" - one instance per connected component (8-connected); "skip".
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from segstudio import __version__
+from segstudio.core.labels import VOID_ID
+from segstudio.errors import FormatError
+from segstudio.formats.coco_json import CocoJsonWriter
+from segstudio.formats.coco_masks import encode_rle, exact_polygons, rle_area_bbox
+from segstudio.formats.export_common import ExportSummary, export_keys, project_split
+from segstudio.formats.export_images import export_image
+from segstudio.formats.staging import CancelFn, Job, ProgressFn, StagedFolder, check_disjoint
+
+UNASSIGNED_MODES = ("crowd", "components", "skip")
+BACKGROUND_NAMES = ("background", "_background_", "bg")
+
+
+def category_ids(labels) -> list[int]:
+    """Class ids exported as categories: all but a background class 0."""
+    return [c.id for c in labels if not (c.id == 0 and c.name.lower() in BACKGROUND_NAMES)]
+
+
+def coco_categories(labels, thing: set[int] | None = None) -> list[dict]:
+    cats = []
+    for cid in category_ids(labels):
+        c = labels[cid]
+        d = {"id": c.id, "name": c.name, "supercategory": c.name}
+        if thing is not None:
+            d["isthing"] = int(c.id in thing)
+            d["color"] = [int(v) for v in c.color]
+        cats.append(d)
+    return cats
+
+
+def _box(mask: np.ndarray) -> tuple[int, int, int, int] | None:
+    rows = np.flatnonzero(mask.any(axis=1))
+    if rows.size == 0:
+        return None
+    cols = np.flatnonzero(mask[rows[0]:rows[-1] + 1].any(axis=0))
+    return int(rows[0]), int(cols[0]), int(rows[-1]) + 1, int(cols[-1]) + 1
+
+
+def _segmentation(mask: np.ndarray, polygons: bool, stats: dict) -> tuple[object, int, list[float]]:
+    rle = encode_rle(mask)
+    area, bbox = rle_area_bbox(rle)
+    if polygons:
+        polys = exact_polygons(mask, _box(mask))
+        if polys is not None:
+            stats["polygons"] += 1
+            return polys, area, bbox
+        stats["rle_kept"] += 1
+    return rle, area, bbox
+
+
+def image_annotations(ann, cats: set[int], polygons: bool = False, unassigned: str = "crowd",
+                      stats: dict | None = None):
+    """Yield (category_id, segmentation, area, bbox, iscrowd) for one annotation."""
+    stats = stats if stats is not None else {"polygons": 0, "rle_kept": 0, "skipped_px": 0}
+    for k in sorted(ann.instances):
+        cls = ann.instances[k].class_id
+        if cls not in cats:
+            continue
+        mask = ann.instance_map == k
+        if not mask.any():
+            continue
+        seg, area, bbox = _segmentation(mask, polygons, stats)
+        yield cls, seg, area, bbox, 0
+    free = ann.class_map.copy()
+    free[ann.instance_map > 0] = VOID_ID
+    counts = np.bincount(free.ravel(), minlength=256)
+    for cls in np.flatnonzero(counts[:VOID_ID]).tolist():
+        if cls not in cats:
+            continue
+        region = free == cls
+        if unassigned == "skip":
+            stats["skipped_px"] += int(counts[cls])
+        elif unassigned == "crowd":
+            rle = encode_rle(region)
+            area, bbox = rle_area_bbox(rle)
+            yield cls, rle, area, bbox, 1
+        else:
+            n, comp = cv2.connectedComponents(region.astype(np.uint8), connectivity=8)
+            for i in range(1, n):
+                seg, area, bbox = _segmentation(comp == i, polygons, stats)
+                yield cls, seg, area, bbox, 0
+
+
+def export_coco(project, out_dir: str | os.PathLike, val_fraction: float = 0.2, seed: int = 0,
+                overwrite: bool = False, keys=None, polygons: bool = False, unassigned: str = "crowd",
+                progress: ProgressFn | None = None, cancelled: CancelFn | None = None) -> ExportSummary:
+    """Write the project's labelled images as COCO instances (train and val JSON) in ``out_dir``."""
+    if unassigned not in UNASSIGNED_MODES:
+        raise FormatError(f"unassigned must be one of {', '.join(UNASSIGNED_MODES)}, got {unassigned!r}")
+    out_dir = Path(out_dir)
+    check_disjoint(out_dir, project.root, what="export")
+    keys = export_keys(project, keys)
+    if not keys:
+        raise FormatError(f"{project.root}: no labelled images to export; label or predict some first")
+    train, val = project_split(project, keys, val_fraction, seed)
+    val_set = set(val)
+    summary = ExportSummary("coco", str(out_dir), len(train), len(val))
+    cats = set(category_ids(project.labels))
+    head = {"info": {"description": f"exported by segstudio {__version__}", "version": "1.0"},
+            "licenses": [], "categories": coco_categories(project.labels)}
+    stats = {"polygons": 0, "rle_kept": 0, "skipped_px": 0}
+    job = Job(len(keys), progress, cancelled)
+    ann_id = 0
+    with StagedFolder(out_dir, overwrite, "export") as tmp:
+        writers = {s: CocoJsonWriter(tmp / f"instances_{s}.json", head) for s in ("train", "val")}
+        try:
+            for image_id, key in enumerate(sorted(keys), start=1):
+                job.check()
+                ann = project.load_annotation(key)
+                src = project.image_path(key)
+                if ann is None:
+                    raise FormatError(f"{src}: marked labelled but its annotation files are missing; "
+                                      "open the project to re-save it")
+                rel = project.entry(key).relpath
+                copied = export_image(src, tmp / rel, (ann.width, ann.height))
+                summary.copied_images += copied
+                summary.reencoded_images += not copied
+                w = writers["val" if key in val_set else "train"]
+                w.add("images", {"id": image_id, "file_name": rel, "width": ann.width, "height": ann.height})
+                for cls, seg, area, bbox, crowd in image_annotations(ann, cats, polygons, unassigned, stats):
+                    ann_id += 1
+                    w.add("annotations", {"id": ann_id, "image_id": image_id, "category_id": cls,
+                                          "segmentation": seg, "area": area, "bbox": bbox, "iscrowd": crowd})
+                del ann
+                job.step(key)
+        finally:
+            for w in writers.values():
+                w.close()
+    summary.annotations = ann_id
+    if polygons:
+        summary.notes.append(f"{stats['polygons']} masks written as polygons, {stats['rle_kept']} kept as RLE "
+                             "(holes, or a polygon would have changed pixels)")
+    if stats["skipped_px"]:
+        summary.notes.append(f"{stats['skipped_px']} pixels of categories outside any instance were not exported "
+                             "(unassigned='skip')")
+    return summary
