@@ -100,4 +100,4 @@ def import_voc(source: str | os.PathLike, project_dir: str | os.PathLike, labels
             if missing:
                 notes.add(f"{sets / (name + '.txt')}: {missing} listed images have no mask and were not imported")
         settings["split"] = split
-    return build_project(project_dir, labels, items, settings, [voc], notes, progress, cancelled)
+    return build_project(project_dir, labels, items, settings, [Path(source), voc], notes, progress, cancelled)
