@@ -77,22 +77,24 @@ def image_annotations(ann, cats: set[int], polygons: bool = False, unassigned: s
                       stats: dict | None = None):
     """Yield (category_id, segmentation, area, bbox, iscrowd) for one annotation."""
     stats = stats if stats is not None else {"polygons": 0, "rle_kept": 0, "skipped_px": 0}
+    # Masks are made from the transposed maps, so that ``m.T`` is the
+    # Fortran-ordered array pycocotools encodes, without a copy per mask.
+    inst_t = cv2.transpose(ann.instance_map)
+    sizes = np.bincount(inst_t.ravel()) if ann.instances else np.zeros(1, np.int64)
     for k in sorted(ann.instances):
         cls = ann.instances[k].class_id
-        if cls not in cats:
+        if cls not in cats or k >= sizes.size or sizes[k] == 0:
             continue
-        mask = ann.instance_map == k
-        if not mask.any():
-            continue
+        mask = (inst_t == k).T
         seg, area, bbox = _segmentation(mask, polygons, stats)
         yield cls, seg, area, bbox, 0
-    free = ann.class_map.copy()
-    free[ann.instance_map > 0] = VOID_ID
-    counts = np.bincount(free.ravel(), minlength=256)
+    free_t = cv2.transpose(ann.class_map)
+    free_t[inst_t > 0] = VOID_ID
+    counts = np.bincount(free_t.ravel(), minlength=256)
     for cls in np.flatnonzero(counts[:VOID_ID]).tolist():
         if cls not in cats:
             continue
-        region = free == cls
+        region = (free_t == cls).T
         if unassigned == "skip":
             stats["skipped_px"] += int(counts[cls])
         elif unassigned == "crowd":
@@ -100,7 +102,7 @@ def image_annotations(ann, cats: set[int], polygons: bool = False, unassigned: s
             area, bbox = rle_area_bbox(rle)
             yield cls, rle, area, bbox, 1
         else:
-            n, comp = cv2.connectedComponents(region.astype(np.uint8), connectivity=8)
+            n, comp = cv2.connectedComponents(np.ascontiguousarray(region, dtype=np.uint8), connectivity=8)
             for i in range(1, n):
                 seg, area, bbox = _segmentation(comp == i, polygons, stats)
                 yield cls, seg, area, bbox, 0

@@ -14,6 +14,10 @@ from pycocotools import mask as mask_utils
 
 
 def encode_rle(mask: np.ndarray) -> dict:
+    """Compressed RLE of a 2-D mask (no copy when it is already Fortran-ordered bool/uint8)."""
+    mask = np.asarray(mask)
+    if mask.dtype == bool:
+        mask = mask.view(np.uint8)
     rle = mask_utils.encode(np.asfortranarray(mask, dtype=np.uint8))
     return {"size": [int(rle["size"][0]), int(rle["size"][1])], "counts": rle["counts"].decode("ascii")}
 
