@@ -15,11 +15,14 @@ import argparse
 
 NAME = "export"
 HELP = "export a project as Pascal VOC, COCO instances or COCO panoptic"
+FORMATS = ("voc", "coco", "panoptic")
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("project", metavar="PROJECT", help="the project folder")
-    p.add_argument("--format", required=True, choices=("voc", "coco", "panoptic"), help="dataset format")
+    p.add_argument("--format", required=True, metavar="voc|coco|panoptic",
+                   help="dataset format; several separated by commas (voc,coco) are written in one pass, "
+                        "each into OUT/<format>")
     p.add_argument("--out", required=True, metavar="DIR", help="output folder (created)")
     p.add_argument("--val-fraction", type=float, default=0.2, metavar="F",
                    help="share of the labelled images in the val split (default 0.2)")
@@ -36,7 +39,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
     from segstudio.errors import SegStudioError
+    from segstudio.formats.export_common import export_all
     from segstudio.formats.project import Project
     from segstudio.progress import ProgressBar
 
@@ -44,25 +50,24 @@ def run(args: argparse.Namespace) -> int:
     if not project.exists_on_disk:
         raise SegStudioError(f"{args.project}: not a segstudio project (no segstudio.json); open it in segstudio "
                              "or import a dataset into it first")
+    formats = [f.strip().lower() for f in args.format.split(",") if f.strip()]
+    bad = [f for f in formats if f not in FORMATS]
+    if bad or not formats or len(set(formats)) != len(formats):
+        raise SegStudioError(f"--format {args.format!r}: choose from {', '.join(FORMATS)} (each once)")
+    outputs = {formats[0]: args.out} if len(formats) == 1 else {f: str(Path(args.out) / f) for f in formats}
+    thing = None
+    if args.thing_classes:
+        thing = [project.labels.id_of(n) for n in args.thing_classes.split(",") if n.strip()]
     with ProgressBar(None, f"export {args.format}") as bar:
         def progress(done: int, total: int, message: str) -> None:
             bar.set(done, total)
 
-        common = dict(val_fraction=args.val_fraction, seed=args.seed, overwrite=args.overwrite, progress=progress)
-        if args.format == "voc":
-            from segstudio.formats.voc import export_voc
-            summary = export_voc(project, args.out, **common)
-        elif args.format == "coco":
-            from segstudio.formats.coco import export_coco
-            summary = export_coco(project, args.out, polygons=args.polygons, unassigned=args.unassigned, **common)
-        else:
-            from segstudio.formats.panoptic import export_panoptic
-            thing = None
-            if args.thing_classes:
-                thing = [project.labels.id_of(n) for n in args.thing_classes.split(",") if n.strip()]
-            summary = export_panoptic(project, args.out, thing_classes=thing, **common)
-    print(f"{summary.format}: {summary.images} images ({summary.train} train, {summary.val} val), "
-          f"{summary.annotations} annotations -> {summary.out_dir}")
-    for note in summary.notes:
-        print(f"note: {note}")
+        summaries = export_all(project, outputs, val_fraction=args.val_fraction, seed=args.seed,
+                               overwrite=args.overwrite, progress=progress, polygons=args.polygons,
+                               unassigned=args.unassigned, thing_classes=thing)
+    for summary in summaries.values():
+        print(f"{summary.format}: {summary.images} images ({summary.train} train, {summary.val} val), "
+              f"{summary.annotations} annotations -> {summary.out_dir}")
+        for note in summary.notes:
+            print(f"note: {note}")
     return 0

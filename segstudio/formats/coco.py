@@ -28,9 +28,9 @@ from segstudio.core.labels import VOID_ID
 from segstudio.errors import FormatError
 from segstudio.formats.coco_json import CocoJsonWriter
 from segstudio.formats.coco_masks import encode_rle, exact_polygons, rle_area_bbox
-from segstudio.formats.export_common import ExportSummary, export_keys, project_split
+from segstudio.formats.export_common import DatasetWriter, ExportSummary, run_export
 from segstudio.formats.export_images import export_image
-from segstudio.formats.staging import CancelFn, Job, ProgressFn, StagedFolder, check_disjoint
+from segstudio.formats.staging import CancelFn, ProgressFn
 
 UNASSIGNED_MODES = ("crowd", "components", "skip")
 BACKGROUND_NAMES = ("background", "_background_", "bg")
@@ -108,56 +108,55 @@ def image_annotations(ann, cats: set[int], polygons: bool = False, unassigned: s
                 yield cls, seg, area, bbox, 0
 
 
+class CocoWriter(DatasetWriter):
+    format = "coco"
+
+    def __init__(self, polygons: bool = False, unassigned: str = "crowd"):
+        if unassigned not in UNASSIGNED_MODES:
+            raise FormatError(f"unassigned must be one of {', '.join(UNASSIGNED_MODES)}, got {unassigned!r}")
+        self.polygons, self.unassigned = polygons, unassigned
+        self.writers: dict[str, CocoJsonWriter] = {}
+
+    def begin(self, plan, folder, summary) -> None:
+        super().begin(plan, folder, summary)
+        labels = plan.project.labels
+        self.cats = set(category_ids(labels))
+        head = {"info": {"description": f"exported by segstudio {__version__}", "version": "1.0"},
+                "licenses": [], "categories": coco_categories(labels)}
+        self.writers = {s: CocoJsonWriter(folder / f"instances_{s}.json", head) for s in ("train", "val")}
+        self.stats = {"polygons": 0, "rle_kept": 0, "skipped_px": 0}
+        self.ann_id = 0
+
+    def add(self, image_id: int, key: str, ann, src: Path) -> None:
+        rel = self.plan.project.entry(key).relpath
+        self.count_image(export_image(src, self.folder / rel, (ann.width, ann.height)))
+        w = self.writers[self.plan.split_of(key)]
+        w.add("images", {"id": image_id, "file_name": rel, "width": ann.width, "height": ann.height})
+        for cls, seg, area, bbox, crowd in image_annotations(ann, self.cats, self.polygons, self.unassigned,
+                                                             self.stats):
+            self.ann_id += 1
+            w.add("annotations", {"id": self.ann_id, "image_id": image_id, "category_id": cls,
+                                  "segmentation": seg, "area": area, "bbox": bbox, "iscrowd": crowd})
+
+    def finish(self) -> None:
+        for w in self.writers.values():
+            w.close()
+        self.summary.annotations = self.ann_id
+        if self.polygons:
+            self.summary.notes.append(f"{self.stats['polygons']} masks written as polygons, {self.stats['rle_kept']} "
+                                      "kept as RLE (holes, or a polygon would have changed pixels)")
+        if self.stats["skipped_px"]:
+            self.summary.notes.append(f"{self.stats['skipped_px']} pixels of categories outside any instance were "
+                                      "not exported (unassigned='skip')")
+
+    def close(self) -> None:
+        for w in self.writers.values():
+            w.abandon()
+
+
 def export_coco(project, out_dir: str | os.PathLike, val_fraction: float = 0.2, seed: int = 0,
                 overwrite: bool = False, keys=None, polygons: bool = False, unassigned: str = "crowd",
                 progress: ProgressFn | None = None, cancelled: CancelFn | None = None) -> ExportSummary:
     """Write the project's labelled images as COCO instances (train and val JSON) in ``out_dir``."""
-    if unassigned not in UNASSIGNED_MODES:
-        raise FormatError(f"unassigned must be one of {', '.join(UNASSIGNED_MODES)}, got {unassigned!r}")
-    out_dir = Path(out_dir)
-    check_disjoint(out_dir, project.root, what="export")
-    keys = export_keys(project, keys)
-    if not keys:
-        raise FormatError(f"{project.root}: no labelled images to export; label or predict some first")
-    train, val = project_split(project, keys, val_fraction, seed)
-    val_set = set(val)
-    summary = ExportSummary("coco", str(out_dir), len(train), len(val))
-    cats = set(category_ids(project.labels))
-    head = {"info": {"description": f"exported by segstudio {__version__}", "version": "1.0"},
-            "licenses": [], "categories": coco_categories(project.labels)}
-    stats = {"polygons": 0, "rle_kept": 0, "skipped_px": 0}
-    job = Job(len(keys), progress, cancelled)
-    ann_id = 0
-    with StagedFolder(out_dir, overwrite, "export") as tmp:
-        writers = {s: CocoJsonWriter(tmp / f"instances_{s}.json", head) for s in ("train", "val")}
-        try:
-            for image_id, key in enumerate(sorted(keys), start=1):
-                job.check()
-                ann = project.load_annotation(key)
-                src = project.image_path(key)
-                if ann is None:
-                    raise FormatError(f"{src}: marked labelled but its annotation files are missing; "
-                                      "open the project to re-save it")
-                rel = project.entry(key).relpath
-                copied = export_image(src, tmp / rel, (ann.width, ann.height))
-                summary.copied_images += copied
-                summary.reencoded_images += not copied
-                w = writers["val" if key in val_set else "train"]
-                w.add("images", {"id": image_id, "file_name": rel, "width": ann.width, "height": ann.height})
-                for cls, seg, area, bbox, crowd in image_annotations(ann, cats, polygons, unassigned, stats):
-                    ann_id += 1
-                    w.add("annotations", {"id": ann_id, "image_id": image_id, "category_id": cls,
-                                          "segmentation": seg, "area": area, "bbox": bbox, "iscrowd": crowd})
-                del ann
-                job.step(key)
-        finally:
-            for w in writers.values():
-                w.close()
-    summary.annotations = ann_id
-    if polygons:
-        summary.notes.append(f"{stats['polygons']} masks written as polygons, {stats['rle_kept']} kept as RLE "
-                             "(holes, or a polygon would have changed pixels)")
-    if stats["skipped_px"]:
-        summary.notes.append(f"{stats['skipped_px']} pixels of categories outside any instance were not exported "
-                             "(unassigned='skip')")
-    return summary
+    return run_export(project, [(CocoWriter(polygons, unassigned), out_dir)], val_fraction, seed, overwrite, keys,
+                      progress, cancelled)[0]

@@ -24,7 +24,8 @@ class JsonArray:
         self.count += 1
 
     def close(self) -> None:
-        self._f.close()
+        if not self._f.closed:
+            self._f.close()
 
 
 class CocoJsonWriter:
@@ -37,6 +38,11 @@ class CocoJsonWriter:
 
     def add(self, array: str, item: dict) -> None:
         self.arrays[array].add(item)
+
+    def abandon(self) -> None:
+        """Close the part files without writing the JSON (after an error; the folder is discarded)."""
+        for a in self.arrays.values():
+            a.close()
 
     def close(self) -> None:
         for a in self.arrays.values():

@@ -27,10 +27,10 @@ from segstudio import __version__
 from segstudio.errors import FormatError
 from segstudio.formats.coco import category_ids, coco_categories
 from segstudio.formats.coco_json import CocoJsonWriter
-from segstudio.formats.export_common import ExportSummary, export_keys, project_split
+from segstudio.formats.export_common import DatasetWriter, ExportSummary, run_export
 from segstudio.formats.export_images import export_image
 from segstudio.formats.names import flat_names
-from segstudio.formats.staging import CancelFn, Job, ProgressFn, StagedFolder, check_disjoint
+from segstudio.formats.staging import CancelFn, ProgressFn
 
 STUFF_BASE = 65536
 
@@ -88,56 +88,53 @@ def segment_map(ann, cats: set[int], thing: set[int]) -> tuple[np.ndarray, list[
     return seg, infos
 
 
+class PanopticWriter(DatasetWriter):
+    format = "panoptic"
+
+    def __init__(self, thing_classes=None):
+        self.thing_classes = thing_classes
+        self.writers: dict[str, CocoJsonWriter] = {}
+
+    def begin(self, plan, folder, summary) -> None:
+        super().begin(plan, folder, summary)
+        labels = plan.project.labels
+        self.cats = set(category_ids(labels))
+        thing = (set(self.thing_classes) if self.thing_classes is not None
+                 else instance_classes(plan.project, plan.keys))
+        self.thing = thing & self.cats
+        self.names = flat_names(plan.keys)
+        head = {"info": {"description": f"exported by segstudio {__version__}", "version": "1.0"},
+                "licenses": [], "categories": coco_categories(labels, self.thing)}
+        for s in ("train", "val"):
+            (folder / f"panoptic_{s}").mkdir()
+            self.writers[s] = CocoJsonWriter(folder / f"panoptic_{s}.json", head)
+
+    def add(self, image_id: int, key: str, ann, src: Path) -> None:
+        rel = self.plan.project.entry(key).relpath
+        self.count_image(export_image(src, self.folder / rel, (ann.width, ann.height)))
+        s = self.plan.split_of(key)
+        seg, infos = segment_map(ann, self.cats, self.thing)
+        png = f"{self.names[key]}.png"
+        ok, buf = cv2.imencode(".png", id_to_rgb(seg)[:, :, ::-1])
+        if not ok:
+            raise FormatError(f"{src}: could not encode its panoptic PNG")
+        (self.folder / f"panoptic_{s}" / png).write_bytes(buf.tobytes())
+        self.writers[s].add("images", {"id": image_id, "file_name": rel, "width": ann.width, "height": ann.height})
+        self.writers[s].add("annotations", {"image_id": image_id, "file_name": png, "segments_info": infos})
+        self.summary.annotations += len(infos)
+
+    def finish(self) -> None:
+        for w in self.writers.values():
+            w.close()
+
+    def close(self) -> None:
+        for w in self.writers.values():
+            w.abandon()
+
+
 def export_panoptic(project, out_dir: str | os.PathLike, val_fraction: float = 0.2, seed: int = 0,
                     overwrite: bool = False, keys=None, thing_classes=None,
                     progress: ProgressFn | None = None, cancelled: CancelFn | None = None) -> ExportSummary:
     """Write the project's labelled images as COCO panoptic (train and val) in ``out_dir``."""
-    out_dir = Path(out_dir)
-    check_disjoint(out_dir, project.root, what="export")
-    keys = export_keys(project, keys)
-    if not keys:
-        raise FormatError(f"{project.root}: no labelled images to export; label or predict some first")
-    train, val = project_split(project, keys, val_fraction, seed)
-    val_set = set(val)
-    cats = set(category_ids(project.labels))
-    thing = set(thing_classes) if thing_classes is not None else instance_classes(project, keys)
-    thing &= cats
-    names = flat_names(sorted(keys))
-    summary = ExportSummary("panoptic", str(out_dir), len(train), len(val))
-    head = {"info": {"description": f"exported by segstudio {__version__}", "version": "1.0"},
-            "licenses": [], "categories": coco_categories(project.labels, thing)}
-    job = Job(len(keys), progress, cancelled)
-    with StagedFolder(out_dir, overwrite, "export") as tmp:
-        writers = {}
-        for s in ("train", "val"):
-            (tmp / f"panoptic_{s}").mkdir()
-            writers[s] = CocoJsonWriter(tmp / f"panoptic_{s}.json", head)
-        try:
-            for image_id, key in enumerate(sorted(keys), start=1):
-                job.check()
-                ann = project.load_annotation(key)
-                src = project.image_path(key)
-                if ann is None:
-                    raise FormatError(f"{src}: marked labelled but its annotation files are missing; "
-                                      "open the project to re-save it")
-                rel = project.entry(key).relpath
-                copied = export_image(src, tmp / rel, (ann.width, ann.height))
-                summary.copied_images += copied
-                summary.reencoded_images += not copied
-                s = "val" if key in val_set else "train"
-                seg, infos = segment_map(ann, cats, thing)
-                png = f"{names[key]}.png"
-                ok, buf = cv2.imencode(".png", id_to_rgb(seg)[:, :, ::-1])
-                if not ok:
-                    raise FormatError(f"{src}: could not encode its panoptic PNG")
-                (tmp / f"panoptic_{s}" / png).write_bytes(buf.tobytes())
-                writers[s].add("images", {"id": image_id, "file_name": rel, "width": ann.width,
-                                          "height": ann.height})
-                writers[s].add("annotations", {"image_id": image_id, "file_name": png, "segments_info": infos})
-                summary.annotations += len(infos)
-                del ann, seg
-                job.step(key)
-        finally:
-            for w in writers.values():
-                w.close()
-    return summary
+    return run_export(project, [(PanopticWriter(thing_classes), out_dir)], val_fraction, seed, overwrite, keys,
+                      progress, cancelled)[0]

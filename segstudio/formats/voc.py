@@ -25,10 +25,10 @@ from PIL import Image
 
 from segstudio.core.labels import VOID_ID, voc_palette
 from segstudio.errors import FormatError
+from segstudio.formats.export_common import DatasetWriter, ExportSummary, run_export
 from segstudio.formats.export_images import export_image
 from segstudio.formats.names import flat_names
-from segstudio.formats.export_common import ExportSummary, export_keys, project_split
-from segstudio.formats.staging import CancelFn, Job, ProgressFn, StagedFolder, check_disjoint
+from segstudio.formats.staging import CancelFn, ProgressFn
 
 VOC_SUBDIR = ("VOCdevkit", "VOC2012")
 MAX_VOC_OBJECTS = 254  # object ids 1..254 in an 8-bit PNG; 255 is void
@@ -60,50 +60,44 @@ def object_ids(ann, source: str) -> np.ndarray:
     return obj
 
 
+class VocWriter(DatasetWriter):
+    format = "voc"
+
+    def begin(self, plan, folder, summary) -> None:
+        super().begin(plan, folder, summary)
+        self.root = folder.joinpath(*VOC_SUBDIR)
+        self.dirs = {d: self.root / d for d in ("JPEGImages", "SegmentationClass", "SegmentationObject")}
+        for d in self.dirs.values():
+            d.mkdir(parents=True)
+        self.names = flat_names(plan.keys)
+        self.class_pal = plan.project.labels.palette()
+        self.obj_pal = voc_palette()
+
+    def add(self, image_id: int, key: str, ann, src: Path) -> None:
+        name = self.names[key]
+        self.count_image(export_image(src, self.dirs["JPEGImages"] / f"{name}.jpg", (ann.width, ann.height),
+                                      jpeg=True))
+        (self.dirs["SegmentationClass"] / f"{name}.png").write_bytes(palette_png(ann.class_map, self.class_pal))
+        obj = object_ids(ann, str(src))
+        (self.dirs["SegmentationObject"] / f"{name}.png").write_bytes(palette_png(obj, self.obj_pal))
+        self.summary.annotations += len(ann.instances)
+
+    def finish(self) -> None:
+        plan, names = self.plan, self.names
+        sets = self.root / "ImageSets" / "Segmentation"
+        sets.mkdir(parents=True)
+        for set_name, members in (("train", plan.train), ("val", plan.val), ("trainval", plan.keys)):
+            (sets / f"{set_name}.txt").write_text("".join(names[k] + "\n" for k in members), "utf-8")
+        (self.root / "labels.txt").write_text(plan.project.labels.to_text(), "utf-8")
+        renamed = [(k, n) for k, n in names.items() if n != k]
+        if renamed:
+            self.summary.notes.append(f"{len(renamed)} images renamed to flat VOC names, e.g. "
+                                      f"'{renamed[0][0]}' -> '{renamed[0][1]}'")
+
+
 def export_voc(project, out_dir: str | os.PathLike, val_fraction: float = 0.2, seed: int = 0,
                overwrite: bool = False, keys=None, progress: ProgressFn | None = None,
                cancelled: CancelFn | None = None) -> ExportSummary:
     """Write the project's labelled images as a Pascal VOC 2012 segmentation dataset in ``out_dir``."""
-    out_dir = Path(out_dir)
-    check_disjoint(out_dir, project.root, what="export")
-    keys = export_keys(project, keys)
-    if not keys:
-        raise FormatError(f"{project.root}: no labelled images to export; label or predict some first")
-    train, val = project_split(project, keys, val_fraction, seed)
-    names = flat_names(keys)
-    summary = ExportSummary("voc", str(out_dir), len(train), len(val))
-    class_pal = project.labels.palette()
-    obj_pal = voc_palette()
-    job = Job(len(keys), progress, cancelled)
-    with StagedFolder(out_dir, overwrite, "export") as tmp:
-        root = tmp.joinpath(*VOC_SUBDIR)
-        dirs = {d: root / d for d in ("JPEGImages", "SegmentationClass", "SegmentationObject")}
-        for d in dirs.values():
-            d.mkdir(parents=True)
-        for key in keys:
-            job.check()
-            ann = project.load_annotation(key)
-            src = project.image_path(key)
-            if ann is None:
-                raise FormatError(f"{src}: marked labelled but its annotation files are missing; "
-                                  "open the project to re-save it")
-            name = names[key]
-            copied = export_image(src, dirs["JPEGImages"] / f"{name}.jpg", (ann.width, ann.height), jpeg=True)
-            summary.copied_images += copied
-            summary.reencoded_images += not copied
-            (dirs["SegmentationClass"] / f"{name}.png").write_bytes(palette_png(ann.class_map, class_pal))
-            obj = object_ids(ann, str(src))
-            (dirs["SegmentationObject"] / f"{name}.png").write_bytes(palette_png(obj, obj_pal))
-            summary.annotations += len(ann.instances)
-            del ann, obj
-            job.step(key)
-        sets = root / "ImageSets" / "Segmentation"
-        sets.mkdir(parents=True)
-        for set_name, members in (("train", train), ("val", val), ("trainval", sorted(train + val))):
-            (sets / f"{set_name}.txt").write_text("".join(names[k] + "\n" for k in members), "utf-8")
-        (root / "labels.txt").write_text(project.labels.to_text(), "utf-8")
-        renamed = [(k, n) for k, n in names.items() if n != k]
-        if renamed:
-            summary.notes.append(f"{len(renamed)} images renamed to flat VOC names, e.g. "
-                                 f"'{renamed[0][0]}' -> '{renamed[0][1]}'")
-    return summary
+    return run_export(project, [(VocWriter(), out_dir)], val_fraction, seed, overwrite, keys, progress,
+                      cancelled)[0]

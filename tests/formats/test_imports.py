@@ -292,3 +292,12 @@ def test_symlink_out_of_the_folder_is_refused(tmp_path):
     (src.parent / "link").symlink_to(outside)
     with pytest.raises(SegStudioError, match="outside"):
         import_coco(src, tmp_path / "proj")
+
+
+def test_masks_import_duplicate_image_names_are_refused(tmp_path):
+    from segstudio.formats.labelfile import read_label_file
+
+    img, msk, lf = _mask_folders(tmp_path, np.zeros((H, W)))
+    write_image(img / "x1.jpg", H, W)  # x1.png and x1.jpg: which one does masks/x1.png belong to?
+    with pytest.raises(FormatError, match="two image files are named 'x1'"):
+        import_masks(img, tmp_path / "proj", msk, read_label_file(lf))

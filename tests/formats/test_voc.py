@@ -11,7 +11,6 @@ import pytest
 import torchvision
 from PIL import Image
 
-from segstudio.core.annotation import Annotation, Instance
 from segstudio.core.labels import LabelSet
 from segstudio.errors import Cancelled, FormatError, SegStudioError
 from segstudio.formats.imports import import_voc
@@ -218,3 +217,13 @@ def test_voc_import_project_folder_must_be_new(tmp_path):
     shutil.rmtree(tmp_path / "busy")
     q = import_voc(tmp_path / "voc", tmp_path / "busy")
     assert q.status("a") == "reviewed"
+
+
+def test_non_ascii_names_reach_torchvision(tmp_path):
+    p = make_project(tmp_path / "proj", names=("ñandú.png", "日本/写真.jpg"))
+    export_voc(p, tmp_path / "out", val_fraction=0)
+    ds = torchvision.datasets.VOCSegmentation(str(tmp_path / "out"), year="2012", image_set="train", download=False)
+    assert sorted(Path(x).stem for x in ds.images) == sorted(["ñandú", "日本__写真"])
+    for i, path in enumerate(ds.images):
+        key = "ñandú" if "ñandú" in path else "日本/写真"
+        assert np.array_equal(np.array(ds[i][1]), p.load_annotation(key).class_map)
