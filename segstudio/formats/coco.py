@@ -64,7 +64,7 @@ def _box(mask: np.ndarray) -> tuple[int, int, int, int] | None:
 def _segmentation(mask: np.ndarray, polygons: bool, stats: dict) -> tuple[object, int, list[float]]:
     rle = encode_rle(mask)
     area, bbox = rle_area_bbox(rle)
-    if polygons:
+    if polygons and area:
         polys = exact_polygons(mask, _box(mask))
         if polys is not None:
             stats["polygons"] += 1
@@ -80,14 +80,13 @@ def image_annotations(ann, cats: set[int], polygons: bool = False, unassigned: s
     # Masks are made from the transposed maps, so that ``m.T`` is the
     # Fortran-ordered array pycocotools encodes, without a copy per mask.
     inst_t = cv2.transpose(ann.instance_map)
-    sizes = np.bincount(inst_t.ravel()) if ann.instances else np.zeros(1, np.int64)
     for k in sorted(ann.instances):
         cls = ann.instances[k].class_id
-        if cls not in cats or k >= sizes.size or sizes[k] == 0:
+        if cls not in cats:
             continue
-        mask = (inst_t == k).T
-        seg, area, bbox = _segmentation(mask, polygons, stats)
-        yield cls, seg, area, bbox, 0
+        seg, area, bbox = _segmentation((inst_t == k).T, polygons, stats)
+        if area:  # an instance in the table without pixels is not an object
+            yield cls, seg, area, bbox, 0
     free_t = cv2.transpose(ann.class_map)
     free_t[inst_t > 0] = VOID_ID
     counts = np.bincount(free_t.ravel(), minlength=256)

@@ -20,6 +20,7 @@ import io
 import os
 from pathlib import Path
 
+import cv2
 import numpy as np
 from PIL import Image
 
@@ -50,7 +51,11 @@ def object_ids(ann, source: str) -> np.ndarray:
     if len(ids) > MAX_VOC_OBJECTS:
         raise FormatError(f"{source}: {len(ids)} instances; Pascal VOC object masks hold at most "
                           f"{MAX_VOC_OBJECTS}. Export it to COCO instead")
-    if ids:
+    if ids and max(ids) <= 255:  # the common case: a 256-entry table lookup (fast)
+        lut = np.zeros(256, np.uint8)
+        lut[ids] = np.arange(1, len(ids) + 1, dtype=np.uint8)
+        obj = cv2.LUT(ann.instance_map.astype(np.uint8), lut)
+    elif ids:
         lut = np.zeros(max(ids) + 1, np.uint8)
         lut[ids] = np.arange(1, len(ids) + 1, dtype=np.uint8)
         obj = lut[ann.instance_map]
