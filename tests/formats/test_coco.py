@@ -219,3 +219,22 @@ def test_export_all_failure_leaves_no_folder(tmp_path):
     assert list((tmp_path / "out").iterdir()) == []
     with pytest.raises(SegStudioError, match="overlaps"):
         export_all(p, {"voc": tmp_path / "x", "coco": tmp_path / "x" / "coco"})
+
+
+def test_rles_from_runs_equal_pycocotools_encode():
+    import cv2
+
+    from segstudio.formats.coco_masks import encode_rle, rles_by_value
+
+    rng = np.random.default_rng(0)
+    for t in range(150):
+        h, w = int(rng.integers(1, 20)), int(rng.integers(1, 20))
+        m = rng.integers(0, 4, (h, w)).astype(np.int32)
+        if t % 3 == 0:
+            m[:] = int(rng.integers(0, 4))
+        got = rles_by_value(cv2.transpose(m), [0, 1, 2, 3, 9], h, w)
+        for v in (0, 1, 2, 3, 9):
+            if (m == v).any():
+                assert got[v] == encode_rle(m == v)
+            else:
+                assert v not in got

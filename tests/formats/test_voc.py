@@ -227,3 +227,17 @@ def test_non_ascii_names_reach_torchvision(tmp_path):
     for i, path in enumerate(ds.images):
         key = "ñandú" if "ñandú" in path else "日本/写真"
         assert np.array_equal(np.array(ds[i][1]), p.load_annotation(key).class_map)
+
+
+def test_saved_class_png_is_reused_only_while_unchanged(tmp_path):
+    from segstudio.formats.export_common import ExportItem, _signature
+
+    p = make_project(tmp_path / "proj", names=("a.png",))
+    export_voc(p, tmp_path / "out")
+    saved = p.annotation_files("a")
+    out = tmp_path.joinpath("out", *VOC, "SegmentationClass", "a.png")
+    assert out.read_bytes() == saved["class"].read_bytes()
+    item = ExportItem(1, "a", p.load_annotation("a"), p.image_path("a"), saved, {"class": _signature(saved["class"])})
+    assert item.saved_bytes("class") == saved["class"].read_bytes()
+    p.save_annotation("a", p.load_annotation("a"))  # an autosave replaces the file
+    assert item.saved_bytes("class") is None
