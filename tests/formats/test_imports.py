@@ -62,8 +62,16 @@ def _uncompressed(m: np.ndarray) -> list[int]:
     return counts
 
 
+def _tree(folder: Path) -> dict:
+    return {f.relative_to(folder).as_posix(): (f.read_bytes(), f.stat().st_mtime_ns)
+            for f in sorted(folder.rglob("*")) if f.is_file()}
+
+
 def test_coco_polygons_rle_and_crowd(tmp_path):
-    p = import_coco(_coco_dataset(tmp_path), tmp_path / "proj")
+    src = _coco_dataset(tmp_path)
+    before = _tree(src.parent)
+    p = import_coco(src, tmp_path / "proj")
+    assert _tree(src.parent) == before  # the source is never modified
     assert p.labels.names == ["background", "date", "fig"]
     assert sorted(e.relpath for e in p.images) == ["a.jpg", "b.png"]
     assert (tmp_path / "proj" / "a.jpg").read_bytes() == (tmp_path / "src" / "a.jpg").read_bytes()
