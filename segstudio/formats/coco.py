@@ -18,7 +18,6 @@ category that belong to no instance (semantic-only annotations) become, by
 from __future__ import annotations
 
 import os
-from pathlib import Path
 
 import cv2
 import numpy as np

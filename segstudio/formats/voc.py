@@ -19,7 +19,6 @@ from __future__ import annotations
 import io
 import os
 import struct
-from pathlib import Path
 
 import cv2
 import numpy as np

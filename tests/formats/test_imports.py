@@ -318,3 +318,12 @@ def test_coco_image_that_is_not_an_image_is_named(tmp_path):
         import_coco(src, tmp_path / "proj")
     assert str(src.parent / "a.jpg") in str(info.value) and "partial" not in str(info.value)
     assert not (tmp_path / "proj").exists()
+
+
+def test_coco_file_name_in_reserved_folder_is_explained(tmp_path):
+    src = _coco_dataset(tmp_path, annotations=[], images=[{"id": 1, "file_name": "annotations/a.jpg", "width": W,
+                                                            "height": H}])
+    write_image(src.parent / "annotations" / "a.jpg", H, W)
+    with pytest.raises(FormatError, match="reserved"):
+        import_coco(src, tmp_path / "proj")
+    assert not (tmp_path / "proj").exists()

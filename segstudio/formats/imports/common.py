@@ -23,7 +23,7 @@ import numpy as np
 from segstudio.core.annotation import Annotation
 from segstudio.core.labels import VOID_ID, LabelSet
 from segstudio.errors import FormatError, ImageLoadError
-from segstudio.formats.images import image_size
+from segstudio.formats.images import IMAGE_EXTENSIONS, image_size
 from segstudio.formats.project import Project
 from segstudio.formats.staging import CancelFn, Job, ProgressFn, StagedFolder, check_disjoint
 
@@ -131,7 +131,9 @@ def build_project(project_dir: str | os.PathLike, labels: LabelSet, items: list[
             job.check()
             key = keys.get(it.rel)
             if key is None:
-                raise FormatError(f"{it.src}: not recognised as an image file (supported extensions: jpg, png, ...)")
+                raise FormatError(f"{it.src}: cannot be stored as project image '{it.rel}': the extension must be "
+                                  f"one of {', '.join(IMAGE_EXTENSIONS)}, names starting with '.' and a top folder "
+                                  "named 'annotations' are reserved; rename it")
             try:
                 w, h = image_size(tmp / it.rel)
             except ImageLoadError as e:
