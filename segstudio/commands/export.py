@@ -28,6 +28,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="share of the labelled images in the val split (default 0.2)")
     p.add_argument("--seed", type=int, default=0, metavar="N", help="seed of the train/val split (default 0)")
     p.add_argument("--overwrite", action="store_true", help="replace OUT if it exists")
+    p.add_argument("--resplit", action="store_true",
+                   help="ignore the train/val split an imported dataset came with; split by --val-fraction/--seed")
     p.add_argument("--polygons", action="store_true",
                    help="coco: write polygons for masks without holes (only where they are exact), else RLE")
     p.add_argument("--unassigned", choices=("crowd", "components", "skip"), default="crowd",
@@ -64,7 +66,7 @@ def run(args: argparse.Namespace) -> int:
 
         summaries = export_all(project, outputs, val_fraction=args.val_fraction, seed=args.seed,
                                overwrite=args.overwrite, progress=progress, polygons=args.polygons,
-                               unassigned=args.unassigned, thing_classes=thing)
+                               unassigned=args.unassigned, thing_classes=thing, keep_split=not args.resplit)
     for summary in summaries.values():
         print(f"{summary.format}: {summary.images} images ({summary.train} train, {summary.val} val), "
               f"{summary.annotations} annotations -> {summary.out_dir}")

@@ -150,7 +150,8 @@ class CocoWriter(DatasetWriter):
 
 def export_coco(project, out_dir: str | os.PathLike, val_fraction: float = 0.2, seed: int = 0,
                 overwrite: bool = False, keys=None, polygons: bool = False, unassigned: str = "crowd",
-                progress: ProgressFn | None = None, cancelled: CancelFn | None = None) -> ExportSummary:
+                progress: ProgressFn | None = None, cancelled: CancelFn | None = None,
+                keep_split: bool = True) -> ExportSummary:
     """Write the project's labelled images as COCO instances (train and val JSON) in ``out_dir``."""
     return run_export(project, [(CocoWriter(polygons, unassigned), out_dir)], val_fraction, seed, overwrite, keys,
-                      progress, cancelled)[0]
+                      progress, cancelled, keep_split)[0]

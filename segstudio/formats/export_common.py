@@ -123,14 +123,14 @@ def export_keys(project, keys=None) -> list[str]:
     return list(keys)
 
 
-def project_split(project, keys, val_fraction, seed):
-    """(train, val) keys; a split kept in the project settings (from an import) is honoured."""
-    return split_keys(keys, val_fraction, seed, fixed=project.settings.get("split"))
+def project_split(project, keys, val_fraction, seed, keep_split: bool = True):
+    """(train, val) keys; with ``keep_split`` a split kept in the project settings (from an import) is honoured."""
+    return split_keys(keys, val_fraction, seed, fixed=project.settings.get("split") if keep_split else None)
 
 
 def run_export(project, targets: list[tuple[DatasetWriter, str | os.PathLike]], val_fraction: float = 0.2,
                seed: int = 0, overwrite: bool = False, keys=None, progress: ProgressFn | None = None,
-               cancelled: CancelFn | None = None) -> list[ExportSummary]:
+               cancelled: CancelFn | None = None, keep_split: bool = True) -> list[ExportSummary]:
     outs = [Path(out) for _, out in targets]
     for i, out in enumerate(outs):
         check_disjoint(out, project.root, what="export")
@@ -139,7 +139,7 @@ def run_export(project, targets: list[tuple[DatasetWriter, str | os.PathLike]], 
     keys = sorted(export_keys(project, keys))
     if not keys:
         raise SegStudioError(f"{project.root}: no labelled images to export; label or predict some first")
-    train, val = project_split(project, keys, val_fraction, seed)
+    train, val = project_split(project, keys, val_fraction, seed, keep_split)
     plan = ExportPlan(project, keys, train, val)
     summaries = [ExportSummary(w.format, str(out), len(train), len(val)) for (w, _), out in zip(targets, outs)]
     staged = [StagedFolder(out, overwrite, "export") for out in outs]  # refuses existing folders up front
@@ -172,7 +172,7 @@ def run_export(project, targets: list[tuple[DatasetWriter, str | os.PathLike]], 
 
 def export_all(project, outputs: dict[str, str | os.PathLike], val_fraction: float = 0.2, seed: int = 0,
                overwrite: bool = False, keys=None, progress: ProgressFn | None = None,
-               cancelled: CancelFn | None = None, **options) -> dict[str, ExportSummary]:
+               cancelled: CancelFn | None = None, keep_split: bool = True, **options) -> dict[str, ExportSummary]:
     """Several formats in one pass: ``outputs`` = {"voc": dir, "coco": dir, "panoptic": dir}.
 
     ``options`` go to the writers that take them (``polygons``, ``unassigned``, ``thing_classes``).
@@ -188,5 +188,5 @@ def export_all(project, outputs: dict[str, str | os.PathLike], val_fraction: flo
     if unknown:
         raise SegStudioError(f"unknown export format(s) {', '.join(unknown)}; use {', '.join(makers)}")
     targets = [(makers[fmt](), out) for fmt, out in outputs.items()]
-    summaries = run_export(project, targets, val_fraction, seed, overwrite, keys, progress, cancelled)
+    summaries = run_export(project, targets, val_fraction, seed, overwrite, keys, progress, cancelled, keep_split)
     return {s.format: s for s in summaries}

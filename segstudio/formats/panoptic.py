@@ -134,7 +134,8 @@ class PanopticWriter(DatasetWriter):
 
 def export_panoptic(project, out_dir: str | os.PathLike, val_fraction: float = 0.2, seed: int = 0,
                     overwrite: bool = False, keys=None, thing_classes=None,
-                    progress: ProgressFn | None = None, cancelled: CancelFn | None = None) -> ExportSummary:
+                    progress: ProgressFn | None = None, cancelled: CancelFn | None = None,
+                    keep_split: bool = True) -> ExportSummary:
     """Write the project's labelled images as COCO panoptic (train and val) in ``out_dir``."""
     return run_export(project, [(PanopticWriter(thing_classes), out_dir)], val_fraction, seed, overwrite, keys,
-                      progress, cancelled)[0]
+                      progress, cancelled, keep_split)[0]

@@ -126,7 +126,7 @@ class VocWriter(DatasetWriter):
 
 def export_voc(project, out_dir: str | os.PathLike, val_fraction: float = 0.2, seed: int = 0,
                overwrite: bool = False, keys=None, progress: ProgressFn | None = None,
-               cancelled: CancelFn | None = None) -> ExportSummary:
+               cancelled: CancelFn | None = None, keep_split: bool = True) -> ExportSummary:
     """Write the project's labelled images as a Pascal VOC 2012 segmentation dataset in ``out_dir``."""
     return run_export(project, [(VocWriter(), out_dir)], val_fraction, seed, overwrite, keys, progress,
-                      cancelled)[0]
+                      cancelled, keep_split)[0]

@@ -95,3 +95,16 @@ def test_export_several_formats_in_one_pass(tmp_path, capsys):
     assert (tmp_path / "out" / "coco" / "instances_train.json").is_file()
     assert main(["export", str(tmp_path / "proj"), "--format", "voc,tiff", "--out", str(tmp_path / "o2")]) == 2
     assert "choose from voc, coco, panoptic" in capsys.readouterr().err
+
+
+def test_imported_split_is_kept_unless_resplit(tmp_path):
+    make_project(tmp_path / "proj", names=tuple(f"i{i}.png" for i in range(6)))
+    assert main(["export", str(tmp_path / "proj"), "--format", "voc", "--out", str(tmp_path / "v1"),
+                 "--val-fraction", "0.5"]) == 0
+    assert main(["import", str(tmp_path / "v1"), "--format", "voc", "--project", str(tmp_path / "p2")]) == 0
+    sets = Path("VOCdevkit", "VOC2012", "ImageSets", "Segmentation", "val.txt")
+    assert main(["export", str(tmp_path / "p2"), "--format", "voc", "--out", str(tmp_path / "v2")]) == 0
+    assert (tmp_path / "v2" / sets).read_text() == (tmp_path / "v1" / sets).read_text()
+    assert main(["export", str(tmp_path / "p2"), "--format", "voc", "--out", str(tmp_path / "v3"), "--resplit",
+                 "--val-fraction", "0"]) == 0
+    assert (tmp_path / "v3" / sets).read_text() == ""
