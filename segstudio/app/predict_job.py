@@ -1,0 +1,112 @@
+"""The adapter between the app's workers and ``segstudio.ml`` (runs in a worker thread).
+
+Nothing here imports torch at module level: ``segstudio.ml`` is imported
+inside the functions, i.e. in the worker thread, the first time a
+prediction runs.  Loaded models are cached per (model, weights, device) so
+the next prediction starts at once; a new checkpoint file (another path or
+a newer modification time) is a new cache entry.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from segstudio.core.annotation import Instance
+from segstudio.core.labels import LabelSet
+
+DOWNLOAD = "download:"  # progress messages starting with this feed the download dialog
+
+_lock = threading.Lock()
+_models: dict[tuple, object] = {}
+
+
+@dataclass
+class Prediction:
+    """A prediction in the project's class ids, ready for ``edits.apply_prediction``."""
+
+    class_map: np.ndarray                      # uint8 H×W, project class ids, 255 void
+    instance_map: np.ndarray | None = None     # int32 H×W or None (semantic models)
+    instances: dict[int, Instance] = field(default_factory=dict)
+    model_id: str = ""                         # "name@version", stored in the annotation
+    device: str = "cpu"
+    notes: list[str] = field(default_factory=list)
+
+
+def model_entries() -> list[tuple[str, str]]:
+    """(name, text for the model menu) of every registered model; reads JSON cards only."""
+    from segstudio.ml.registry import list_cards
+    return [(c.name, f"{c.title or c.name} ({c.task})") for c in list_cards()]
+
+
+def _cache_key(choice, device: str) -> tuple:
+    w = choice.weights
+    if w not in ("default", "none") and os.path.exists(w):
+        w = (os.path.abspath(w), os.path.getmtime(w))
+    return (choice.model, w, device)
+
+
+def load(choice, ctx):
+    """The loaded model for ``choice`` (downloading default weights with progress)."""
+    from segstudio.ml.devices import pick_device
+    from segstudio.ml.weights import load_model
+
+    device = pick_device("auto")
+    key = _cache_key(choice, str(device))
+    with _lock:
+        loaded = _models.get(key)
+    if loaded is not None:
+        return loaded, device
+
+    def progress(done, total):
+        ctx.progress(int(done), int(total or 0), DOWNLOAD + choice.model)
+
+    ctx.progress(0, 0, f"loading {choice.model} ({choice.weights})…")
+    weights = choice.weights if choice.weights in ("default", "none") else os.path.expanduser(choice.weights)
+    loaded = load_model(choice.model, weights=weights, progress=progress)
+    loaded.model.to(device)
+    with _lock:
+        _models.clear()  # keep one model in memory
+        _models[key] = loaded
+    return loaded, device
+
+
+def to_project_ids(class_map: np.ndarray, model_labels: LabelSet, labels: LabelSet) -> tuple[np.ndarray, list[str]]:
+    """Model class ids -> project class ids by class name; unknown classes become void."""
+    from segstudio.ml.classmap import class_lut, unmapped
+    lut = class_lut(model_labels, labels)
+    notes = []
+    missing = unmapped(model_labels, labels)
+    if missing:
+        present = set(np.unique(class_map).tolist())
+        shown = [n for n in missing if model_labels.get_id(n) in present]
+        if shown:
+            notes.append(f"classes not in the project's labels were marked void: {', '.join(shown[:6])}")
+    return lut[class_map].astype(np.uint8), notes
+
+
+def predict_one(image_path: str, choice, labels: LabelSet, ctx) -> Prediction:
+    from segstudio.formats.images import load_image
+    loaded, device = load(choice, ctx)
+    ctx.check()
+    ctx.progress(0, 1, f"predicting {os.path.basename(image_path)}…")
+    image = load_image(image_path)
+    pred = run_model(loaded, image, choice, device, ctx)
+    ctx.progress(1, 1, "")
+    return finish(pred, loaded, labels, str(device))
+
+
+def predict_many(items: list[tuple[str, str]], choice, labels: LabelSet, ctx) -> int:
+    """Predict (key, path) pairs one after another; each result goes out through ``ctx.partial``."""
+    from segstudio.formats.images import load_image
+    loaded, device = load(choice, ctx)
+    for i, (key, path) in enumerate(items):
+        ctx.progress(i, len(items), f"predicting {os.path.basename(path)} ({i + 1}/{len(items)})…")
+        image = load_image(path)
+        pred = run_model(loaded, image, choice, device, ctx)
+        ctx.partial(key, finish(pred, loaded, labels, str(device)))
+    ctx.progress(len(items), len(items), "")
+    return len(items)
