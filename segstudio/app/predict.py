@@ -23,6 +23,7 @@ KIND = "predict"
 class PredictController(QObject):
     error = Signal(str)
     applied = Signal(str)     # key of the image a prediction was applied to
+    finished = Signal(str)    # "done" | "cancelled" | "failed", for every request
 
     def __init__(self, document, panel, settings, parent=None):
         super().__init__(parent)
@@ -75,13 +76,14 @@ class PredictController(QObject):
         paths = [(k, str(doc.project.image_path(k))) for k in keys]
         fn = (lambda ctx: predict_job.predict_one(paths[0][1], choice, labels, ctx)) if single else \
             (lambda ctx: predict_job.predict_many(paths, choice, labels, ctx))
-        job = self.runner.submit(KIND, keys[0] if single else None, fn)
-        job.signals.progress.connect(self._on_progress)
-        job.signals.partial.connect(self._on_batch_item)
-        job.signals.result.connect(self._on_single if single else self._on_batch_done)
-        job.signals.error.connect(self._on_error)
-        job.signals.finished.connect(self._on_finished)
-        self.job = job
+
+        def connect(job):
+            job.signals.progress.connect(self._on_progress)
+            job.signals.partial.connect(self._on_batch_item)
+            job.signals.result.connect(self._on_single if single else self._on_batch_done)
+            job.signals.error.connect(self._on_error)
+            job.signals.finished.connect(self._on_finished)
+        self.job = self.runner.submit(KIND, keys[0] if single else None, fn, connect)
         self.panel.set_busy(True, f"predicting {len(keys)} image{'s' if len(keys) > 1 else ''} with {choice.model}…")
         return True
 
@@ -165,6 +167,7 @@ class PredictController(QObject):
         self.error.emit(message)
 
     def _on_finished(self, state: str) -> None:
+        self.finished.emit(state)
         if self.runner.running(KIND):
             return  # a newer request is still going
         self._close_download()

@@ -67,25 +67,41 @@ def load(choice, ctx):
     ctx.progress(0, 0, f"loading {choice.model} ({choice.weights})…")
     weights = choice.weights if choice.weights in ("default", "none") else os.path.expanduser(choice.weights)
     loaded = load_model(choice.model, weights=weights, progress=progress)
-    loaded.model.to(device)
     with _lock:
         _models.clear()  # keep one model in memory
         _models[key] = loaded
     return loaded, device
 
 
-def to_project_ids(class_map: np.ndarray, model_labels: LabelSet, labels: LabelSet) -> tuple[np.ndarray, list[str]]:
-    """Model class ids -> project class ids by class name; unknown classes become void."""
-    from segstudio.ml.classmap import class_lut, unmapped
-    lut = class_lut(model_labels, labels)
-    notes = []
-    missing = unmapped(model_labels, labels)
-    if missing:
-        present = set(np.unique(class_map).tolist())
-        shown = [n for n in missing if model_labels.get_id(n) in present]
-        if shown:
-            notes.append(f"classes not in the project's labels were marked void: {', '.join(shown[:6])}")
-    return lut[class_map].astype(np.uint8), notes
+def run_model(loaded, image: np.ndarray, choice, labels: LabelSet, device, ctx) -> Prediction:
+    """One image through the ml predictor (and the CRF when asked), in project class ids."""
+    from segstudio.ml.predictor import Predictor
+
+    predictor = Predictor(loaded, device=device, labels=labels, score_threshold=choice.score_threshold)
+    result = predictor.predict(image)
+    ctx.check()
+    notes: list[str] = []
+    if choice.crf:
+        from segstudio.ml.crf import CRFParams, refine_result
+        ctx.progress(0, 0, "refining boundaries with the dense CRF…")
+        refined = refine_result(image, result, CRFParams.from_dict(choice.crf_params))
+        ctx.check()
+        if isinstance(refined, np.ndarray):
+            result.class_map = refined.astype(np.uint8)
+        else:
+            result = refined
+    model_id = f"{loaded.card.name}@{loaded.version}"
+    if loaded.task == "instance":
+        ann = result.to_annotation()
+        if result.unmapped:
+            notes.append("classes not in the project's labels were left out: " + ", ".join(result.unmapped[:6]))
+        instances = {k: Instance(v.class_id, v.score, "model") for k, v in ann.instances.items()}
+        return Prediction(ann.class_map, ann.instance_map, instances, model_id, str(device), notes)
+    class_map = np.asarray(result.class_map, np.uint8)
+    unknown = int((class_map == 255).sum())
+    if unknown:
+        notes.append(f"{unknown} pixels of classes the project does not have were marked void")
+    return Prediction(class_map, None, {}, model_id, str(device), notes)
 
 
 def predict_one(image_path: str, choice, labels: LabelSet, ctx) -> Prediction:
@@ -94,9 +110,9 @@ def predict_one(image_path: str, choice, labels: LabelSet, ctx) -> Prediction:
     ctx.check()
     ctx.progress(0, 1, f"predicting {os.path.basename(image_path)}…")
     image = load_image(image_path)
-    pred = run_model(loaded, image, choice, device, ctx)
+    pred = run_model(loaded, image, choice, labels, device, ctx)
     ctx.progress(1, 1, "")
-    return finish(pred, loaded, labels, str(device))
+    return pred
 
 
 def predict_many(items: list[tuple[str, str]], choice, labels: LabelSet, ctx) -> int:
@@ -106,7 +122,6 @@ def predict_many(items: list[tuple[str, str]], choice, labels: LabelSet, ctx) ->
     for i, (key, path) in enumerate(items):
         ctx.progress(i, len(items), f"predicting {os.path.basename(path)} ({i + 1}/{len(items)})…")
         image = load_image(path)
-        pred = run_model(loaded, image, choice, device, ctx)
-        ctx.partial(key, finish(pred, loaded, labels, str(device)))
+        ctx.partial(key, run_model(loaded, image, choice, labels, device, ctx))
     ctx.progress(len(items), len(items), "")
     return len(items)

@@ -107,14 +107,20 @@ class JobRunner(QObject):
         self._current: dict[str, int] = {}
         self._running: set[Job] = set()
 
-    def submit(self, kind: str, key: str | None, fn) -> Job:
-        """Queue ``fn``; earlier jobs of the same kind become stale (and are cancelled)."""
+    def submit(self, kind: str, key: str | None, fn, connect: Callable[[Job], None] | None = None) -> Job:
+        """Queue ``fn``; earlier jobs of the same kind become stale (and are cancelled).
+
+        ``connect(job)`` runs before the job starts: connect its signals there,
+        or early reports from the worker thread would find no receiver.
+        """
         self.cancel(kind)
         gen = next(self._serial)
         self._current[kind] = gen
         job = Job(kind, key, gen, fn)
         self._running.add(job)
         job.signals.finished.connect(lambda _state, j=job: self._running.discard(j))
+        if connect is not None:
+            connect(job)
         self.pool.start(job)
         return job
 
