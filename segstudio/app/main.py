@@ -1,8 +1,16 @@
-"""Start the app: ``segstudio [PATH]`` ends up in ``launch``."""
+"""Start the app: ``segstudio [PATH]`` ends up in ``launch``.
+
+With ``SEGSTUDIO_EXIT_AFTER_SHOW=1`` the app prints one line once the
+window is shown and the path opened (seconds since start, open image, whether
+torch was loaded) and quits: the launch smoke test and the start-up benchmark
+use it.
+"""
 
 from __future__ import annotations
 
+import os
 import sys
+import time
 from pathlib import Path
 
 from PySide6.QtCore import QTimer
@@ -23,7 +31,8 @@ def start_path(path: str | None, settings: Settings) -> str | None:
     return str(samples_dir()) if samples_dir().is_dir() else None
 
 
-def launch(path: str | None = None, argv: list[str] | None = None) -> int:
+def launch(path: str | None = None, argv: list[str] | None = None, t0: float | None = None) -> int:
+    t0 = time.perf_counter() if t0 is None else t0
     app = QApplication.instance() or QApplication(argv or sys.argv[:1])
     app.setApplicationName("segstudio")
     app.setOrganizationName("segstudio")
@@ -36,5 +45,10 @@ def launch(path: str | None = None, argv: list[str] | None = None) -> int:
     def after_show():
         if not window.offer_recovery() and target:
             window.open_path(target)
+        if os.environ.get("SEGSTUDIO_EXIT_AFTER_SHOW"):
+            print(f"shown {time.perf_counter() - t0:.3f} s; image {window.document.key}; "
+                  f"torch loaded {'torch' in sys.modules}", flush=True)
+            window.close()
+            app.quit()
     QTimer.singleShot(0, after_show)
     return app.exec()

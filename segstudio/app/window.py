@@ -36,6 +36,7 @@ class MainWindow(QMainWindow):
     def __init__(self, settings: Settings | None = None):
         super().__init__()
         self.settings = settings or Settings()
+        self.setObjectName("segstudio_main")
         self.setWindowTitle("segstudio[*]")
         self.setAcceptDrops(True)
         self.document = DocumentController(self.settings.recovery_dir, self.settings.get("autosave_seconds"), self)
