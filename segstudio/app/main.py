@@ -9,6 +9,7 @@ use it.
 from __future__ import annotations
 
 import os
+import shutil
 import sys
 import time
 from pathlib import Path
@@ -22,13 +23,26 @@ from segstudio.app.window import MainWindow
 
 
 def start_path(path: str | None, settings: Settings) -> str | None:
-    """What to open: the argument, else the last project, else the bundled samples."""
+    """What to open: the argument, else the last project, else a copy of the bundled samples."""
     if path:
         return path
     last = settings.get("last_path")
     if last and Path(last).exists():
         return last
-    return str(samples_dir()) if samples_dir().is_dir() else None
+    return sample_project(settings)
+
+
+def sample_project(settings: Settings) -> str | None:
+    """The sample images copied into the settings folder (annotations never go into resources/)."""
+    src = samples_dir()
+    if not src.is_dir():
+        return None
+    dest = settings.folder / "samples"
+    dest.mkdir(parents=True, exist_ok=True)
+    for f in src.iterdir():
+        if f.is_file() and not (dest / f.name).exists():
+            shutil.copy2(f, dest / f.name)
+    return str(dest)
 
 
 def launch(path: str | None = None, argv: list[str] | None = None, t0: float | None = None) -> int:
