@@ -147,8 +147,9 @@ class PredictController(QObject):
         except SegStudioError as e:
             self.error.emit(f"{key}: {e}")
             return
-        if pred.notes:
-            self.panel.message.setText("; ".join(pred.notes))
+        name = self.document.project.entry(key).name if self.document.project else key
+        self.panel.message.setText(f"{name}: " + "; ".join(pred.notes)
+                                   + (" — Ctrl+Z undoes it" if key == self.document.key else ""))
         self.applied.emit(key)
 
     def _apply_to_file(self, key: str, pred, keep: bool) -> None:
@@ -172,7 +173,7 @@ class PredictController(QObject):
             return  # a newer request is still going
         self._close_download()
         if state == "done":
-            self.panel.set_busy(False, self.panel.message.text() if "predicted" in self.panel.message.text() else "done")
+            self.panel.set_busy(False, self.panel.message.text())
         else:
             self.panel.set_busy(False, state)
 

@@ -93,6 +93,7 @@ def run_model(loaded, image: np.ndarray, choice, labels: LabelSet, device, ctx) 
     model_id = f"{loaded.card.name}@{loaded.version}"
     if loaded.task == "instance":
         ann = result.to_annotation()
+        notes.append(f"{len(ann.instances)} instances")
         if result.unmapped:
             notes.append("classes not in the project's labels were left out: " + ", ".join(result.unmapped[:6]))
         instances = {k: Instance(v.class_id, v.score, "model") for k, v in ann.instances.items()}
@@ -101,7 +102,16 @@ def run_model(loaded, image: np.ndarray, choice, labels: LabelSet, device, ctx) 
     unknown = int((class_map == 255).sum())
     if unknown:
         notes.append(f"{unknown} pixels of classes the project does not have were marked void")
+    notes.insert(0, summary(class_map, labels))
     return Prediction(class_map, None, {}, model_id, str(device), notes)
+
+
+def summary(class_map: np.ndarray, labels: LabelSet, top: int = 3) -> str:
+    """The largest predicted classes with their share of the image, e.g. "car 40%, road 35%"."""
+    counts = np.bincount(class_map.ravel(), minlength=256)
+    order = [int(i) for i in np.argsort(counts)[::-1][:top] if counts[i]]
+    total = class_map.size
+    return ", ".join(f"{labels.name_of(i)} {100 * counts[i] / total:.0f}%" for i in order)
 
 
 def predict_one(image_path: str, choice, labels: LabelSet, ctx) -> Prediction:

@@ -51,10 +51,12 @@ class MainWindow(QMainWindow):
         self.labels = LabelPanel()
         self.instances = InstancePanel()
         self.model = ModelPanel()
-        self._dock("Images", self.images, Qt.DockWidgetArea.LeftDockWidgetArea)
-        self._dock("Labels", self.labels, Qt.DockWidgetArea.RightDockWidgetArea)
-        self._dock("Instances", self.instances, Qt.DockWidgetArea.RightDockWidgetArea)
-        self._dock("Model", self.model, Qt.DockWidgetArea.LeftDockWidgetArea)
+        docks = [self._dock("Images", self.images, Qt.DockWidgetArea.LeftDockWidgetArea),
+                 self._dock("Model", self.model, Qt.DockWidgetArea.LeftDockWidgetArea),
+                 self._dock("Labels", self.labels, Qt.DockWidgetArea.RightDockWidgetArea),
+                 self._dock("Instances", self.instances, Qt.DockWidgetArea.RightDockWidgetArea)]
+        self.resizeDocks(docks, [290, 290, 250, 250], Qt.Orientation.Horizontal)
+        self.resizeDocks(docks, [220, 380, 420, 220], Qt.Orientation.Vertical)
         self.status = StatusBar()
         self.setStatusBar(self.status)
         self.actions_by_name: dict[str, QAction] = {}
@@ -292,12 +294,12 @@ class MainWindow(QMainWindow):
         if kind == "class":
             self.labels.select_class(value)
         elif kind == "instance":
+            inst = self.document.doc.instances.get(value) if self.document.doc else None
             if value not in self.instances.selected_ids():
-                self.instances.select(value)
+                self.instances.select(value, inst.class_id if inst else None)
             if self.canvas.overlay is not None:
                 for box in self.canvas.overlay.select_instance(value):
                     self.canvas.update(self.canvas.box_to_widget(box))
-            inst = self.document.doc.instances.get(value) if self.document.doc else None
             if inst is not None:
                 self.labels.select_class(inst.class_id)
 

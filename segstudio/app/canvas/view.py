@@ -48,6 +48,7 @@ class CanvasView(QWidget):
         self._space = False
         self._hover: QPointF | None = None
         self._fit_pending = True
+        self._auto_fit = True  # refit on resize until the user zooms or pans
 
     # -- document ----------------------------------------------------------
     def set_document(self, rgb: np.ndarray, editor: Editor, palette: np.ndarray,
@@ -119,11 +120,13 @@ class CanvasView(QWidget):
         self._fit_pending = False
         s = min(self.width() / w, self.height() / h) * 0.98
         self._set_view(s, QPointF((self.width() - w * s) / 2, (self.height() - h * s) / 2))
+        self._auto_fit = True
 
     def actual_size(self) -> None:
         self.zoom_at(1.0 / self.scale, QPointF(self.width() / 2, self.height() / 2))
 
     def zoom_at(self, factor: float, anchor: QPointF) -> None:
+        self._auto_fit = False
         s = min(MAX_SCALE, max(MIN_SCALE, self.scale * factor))
         f = s / self.scale
         off = anchor - (anchor - self.offset) * f
@@ -135,7 +138,7 @@ class CanvasView(QWidget):
         self.update()
 
     def resizeEvent(self, e) -> None:
-        if self._fit_pending:
+        if self._fit_pending or self._auto_fit:
             self.fit()
         super().resizeEvent(e)
 
@@ -228,6 +231,7 @@ class CanvasView(QWidget):
         if self._panning is not None:
             self.offset += pos - self._panning
             self._panning = pos
+            self._auto_fit = False
             self.update()
             return
         if self.image is not None:

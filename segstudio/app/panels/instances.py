@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from PySide6.QtCore import Qt, Signal, Slot
-from PySide6.QtWidgets import (QAbstractItemView, QComboBox, QHBoxLayout, QPushButton, QTreeWidget,
+from PySide6.QtWidgets import (QAbstractItemView, QComboBox, QHBoxLayout, QHeaderView, QPushButton, QTreeWidget,
                                QTreeWidgetItem, QVBoxLayout, QWidget)
 
 from segstudio.app.panels.common import swatch
@@ -25,22 +25,27 @@ class InstancePanel(QWidget):
         self.tree.setHeaderLabels(["#", "class", "score", "source"])
         self.tree.setRootIsDecorated(False)
         self.tree.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
-        self.tree.setColumnWidth(0, 40)
-        self.tree.setColumnWidth(1, 110)
-        self.tree.setColumnWidth(2, 50)
+        header = self.tree.header()
+        header.setStretchLastSection(False)
+        for col in (0, 2, 3):
+            header.setSectionResizeMode(col, QHeaderView.ResizeMode.ResizeToContents)
+        header.setSectionResizeMode(1, QHeaderView.ResizeMode.Stretch)
         self.class_box = QComboBox()
         self.class_box.setToolTip("Class for Relabel")
         self.relabel_btn = QPushButton("Relabel")
         self.delete_btn = QPushButton("Delete")
         self.merge_btn = QPushButton("Merge")
         self.merge_btn.setToolTip("Merge the selected instances into the first one")
-        row = QHBoxLayout()
-        for w in (self.class_box, self.relabel_btn, self.delete_btn, self.merge_btn):
-            row.addWidget(w)
+        row1, row2 = QHBoxLayout(), QHBoxLayout()
+        row1.addWidget(self.class_box, 1)
+        row1.addWidget(self.relabel_btn)
+        row2.addWidget(self.delete_btn)
+        row2.addWidget(self.merge_btn)
         lay = QVBoxLayout(self)
         lay.setContentsMargins(2, 2, 2, 2)
         lay.addWidget(self.tree)
-        lay.addLayout(row)
+        lay.addLayout(row1)
+        lay.addLayout(row2)
         self.tree.itemSelectionChanged.connect(self._on_selection)
         self.relabel_btn.clicked.connect(self._relabel)
         self.delete_btn.clicked.connect(self._delete)
@@ -77,7 +82,12 @@ class InstancePanel(QWidget):
         items = sorted(self.tree.selectedItems(), key=lambda it: int(it.data(0, ROLE_ID)))
         return [int(it.data(0, ROLE_ID)) for it in items]
 
-    def select(self, instance_id: int) -> None:
+    def select(self, instance_id: int, class_id: int | None = None) -> None:
+        """Select an instance; the Relabel box shows its class."""
+        if class_id is not None:
+            i = self.class_box.findData(class_id)
+            if i >= 0:
+                self.class_box.setCurrentIndex(i)
         self._updating = True
         self.tree.clearSelection()
         for i in range(self.tree.topLevelItemCount()):

@@ -79,6 +79,7 @@ class ModelPanel(QWidget):
         self.progress.setRange(0, 1)
         self.progress.setValue(0)
         self.progress.setTextVisible(True)
+        self.progress.setVisible(False)
         self.message = QLabel("")
         self.message.setWordWrap(True)
         lay = QVBoxLayout(self)
@@ -121,6 +122,7 @@ class ModelPanel(QWidget):
         self.this_btn.setEnabled(not busy)
         self.all_btn.setEnabled(not busy)
         self.cancel_btn.setEnabled(busy)
+        self.progress.setVisible(busy)
         if busy:
             self.progress.setRange(0, 0)  # busy indicator until the first progress report
         else:
