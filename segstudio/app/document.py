@@ -6,15 +6,22 @@ on a timer while there are unsaved edits; in between it writes a
 crash-recovery file a few seconds after the last edit.  A failed save is
 reported through ``save_failed`` and the edits stay open (the image is not
 switched away).
+
+The timer's autosave encodes and writes a snapshot in a background thread
+(a 24-megapixel annotation takes most of a second to encode), so painting
+never stalls on it; saves on switch and close are synchronous.  One lock
+keeps two saves from writing the same files at once.
 """
 
 from __future__ import annotations
 
 import os
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
-from PySide6.QtCore import QObject, QTimer, Signal
+from PySide6.QtCore import QCoreApplication, QObject, QTimer, Signal
 
 from segstudio.app.editor import Editor
 from segstudio.app.recovery import RecoveryStore
@@ -35,6 +42,7 @@ class DocumentController(QObject):
     saved = Signal(str)                  # key
     save_failed = Signal(str)            # message
     status_changed = Signal(str, str)    # key, status of the open document
+    _background_done = Signal(str, str, str)  # key, root, error message ("" = saved)
 
     def __init__(self, recovery_dir: str | os.PathLike, autosave_seconds: int = 30, parent=None):
         super().__init__(parent)
@@ -44,6 +52,10 @@ class DocumentController(QObject):
         self.editor: Editor | None = None
         self.recovery = RecoveryStore(recovery_dir)
         self._dirty = False
+        self._unsaved_failure = False  # a background save failed: dirty until a save succeeds
+        self._save_lock = threading.Lock()
+        self._saver = ThreadPoolExecutor(max_workers=1, thread_name_prefix="segstudio-autosave")
+        self._background_done.connect(self._on_background_done)
         self.autosave_timer = QTimer(self)
         self.autosave_timer.timeout.connect(self.autosave)
         self.set_autosave_interval(autosave_seconds)
@@ -59,7 +71,7 @@ class DocumentController(QObject):
 
     @property
     def is_dirty(self) -> bool:
-        return bool(self.editor and self.editor.history.is_dirty)
+        return bool(self.editor and (self.editor.history.is_dirty or self._unsaved_failure))
 
     def image_path(self) -> Path | None:
         return self.project.image_path(self.key) if self.project and self.key else None
@@ -113,6 +125,7 @@ class DocumentController(QObject):
                                "delete the annotation files of this image to start over")
         self._close_document()
         self.key, self.image = key, image
+        self._unsaved_failure = False
         self.editor = Editor(doc, History())
         self.editor.subscribe(self._on_edit)
         self._set_dirty(False)
@@ -167,7 +180,8 @@ class DocumentController(QObject):
         try:
             if not self.project.exists_on_disk:
                 self.project.save()
-            self.project.save_annotation(self.key, self.editor.doc)
+            with self._save_lock:
+                self.project.save_annotation(self.key, self.editor.doc)
         except SegStudioError as e:
             self.save_failed.emit(str(e))
             return False
@@ -175,6 +189,7 @@ class DocumentController(QObject):
             self.save_failed.emit(f"{self.project.root}: could not save ({e}); your edits are still open")
             return False
         self.editor.history.mark_saved()
+        self._unsaved_failure = False
         self.recovery_timer.stop()
         self.recovery.discard(self.project.root, self.key)
         self._set_dirty(False)
@@ -185,8 +200,51 @@ class DocumentController(QObject):
         return self.save() if self.is_dirty else True
 
     def autosave(self) -> None:
-        if self.is_dirty and not self.editor.in_step:
-            self.save()
+        """The timer's save: snapshot now, encode and write in the background."""
+        if not self.is_dirty or self.editor.in_step or self.project is None:
+            return
+        try:
+            if not self.project.exists_on_disk:
+                self.project.save()
+        except SegStudioError as e:
+            self.save_failed.emit(str(e))
+            return
+        snapshot, key, project = self.editor.doc.copy(), self.key, self.project
+        self.editor.history.mark_saved()  # optimistic: a failure makes the document dirty again
+        self._unsaved_failure = False
+        self._set_dirty(False)
+
+        def work():
+            try:
+                with self._save_lock:
+                    project.save_annotation(key, snapshot)
+                message = ""
+            except SegStudioError as e:
+                message = str(e)
+            except OSError as e:
+                message = f"{project.root}: could not save ({e}); your edits are still open"
+            self._background_done.emit(key, str(project.root), message)
+        self._saver.submit(work)
+
+    def wait_for_saves(self) -> None:
+        """Block until background saves are written (used on close and by tests)."""
+        with self._save_lock:
+            pass
+        self._saver.submit(lambda: None).result()
+
+    def _on_background_done(self, key: str, root: str, message: str) -> None:
+        same = self.project is not None and str(self.project.root) == root and key == self.key
+        if message:
+            if same:
+                self._unsaved_failure = True
+                self._set_dirty(True)
+                self.recovery_timer.start()
+            self.save_failed.emit(message)
+            return
+        if same and not self.is_dirty:
+            self.recovery.discard(root, key)
+            self.recovery_timer.stop()
+        self.saved.emit(key)
 
     def write_recovery(self) -> None:
         if self.is_dirty and self.project is not None:
@@ -197,6 +255,8 @@ class DocumentController(QObject):
 
     def close(self) -> bool:
         """Save before quitting; False if the save failed (the caller should not quit)."""
+        self.wait_for_saves()
+        QCoreApplication.processEvents()  # deliver a background failure before deciding
         ok = self.save_if_dirty()
         if ok:
             self.autosave_timer.stop()

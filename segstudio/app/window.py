@@ -244,7 +244,8 @@ class MainWindow(QMainWindow):
             self.instances.set_document(self.document.doc, self.state.selected_instance)
 
     def _on_saved(self, key: str) -> None:
-        self.images.set_status(key, self.document.doc.status if self.document.doc else "unlabelled")
+        if self.document.project is not None:
+            self.images.set_status(key, self.document.project.status(key))
         self.status.showMessage("saved", 2000)
 
     @Slot()

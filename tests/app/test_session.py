@@ -102,3 +102,29 @@ def test_opening_an_image_file_selects_it(make_window, image_folder):
     win = make_window(image_folder / "img2.png")
     assert win.document.key == "img2"
     assert win.images.list.count() == 3
+
+
+def test_a_failed_background_autosave_is_shown_and_stays_dirty(window, qtbot, monkeypatch):
+    paint_something(window, qtbot)
+
+    def fail(key, ann):
+        raise ProjectError(f"{key}: the annotation could not be saved (Read-only file system)")
+    monkeypatch.setattr(window.document.project, "save_annotation", fail)
+    with qtbot.waitSignal(window.document.save_failed, timeout=5000):
+        window.document.autosave()
+    assert "Read-only" in window.last_error
+    assert window.isWindowModified() and window.document.is_dirty
+    monkeypatch.undo()
+    assert window.save()
+    assert not window.isWindowModified()
+
+
+def test_edits_during_a_background_save_stay_unsaved(window, qtbot):
+    doc = paint_something(window, qtbot)
+    with qtbot.waitSignal(window.document.saved, timeout=5000):
+        window.document.autosave()
+        editor = window.document.editor
+        editor.push(paint_segment(editor.doc, (2, 2), (4, 2), 1, class_id=9), "brush")
+    assert window.document.is_dirty  # the later edit is not in the saved snapshot
+    saved = Project.open(window.document.project.root).load_annotation("img0")
+    assert saved.equals(doc)
