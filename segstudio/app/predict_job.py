@@ -114,12 +114,17 @@ def summary(class_map: np.ndarray, labels: LabelSet, top: int = 3) -> str:
     return ", ".join(f"{labels.name_of(i)} {100 * counts[i] / total:.0f}%" for i in order)
 
 
-def predict_one(image_path: str, choice, labels: LabelSet, ctx) -> Prediction:
+def read_image(path: str) -> np.ndarray:
     from segstudio.formats.images import load_image
+    image = load_image(path)
+    return image if image.flags.writeable else image.copy()  # torch wants writable arrays
+
+
+def predict_one(image_path: str, choice, labels: LabelSet, ctx) -> Prediction:
     loaded, device = load(choice, ctx)
     ctx.check()
     ctx.progress(0, 1, f"predicting {os.path.basename(image_path)}…")
-    image = load_image(image_path)
+    image = read_image(image_path)
     pred = run_model(loaded, image, choice, labels, device, ctx)
     ctx.progress(1, 1, "")
     return pred
@@ -127,11 +132,10 @@ def predict_one(image_path: str, choice, labels: LabelSet, ctx) -> Prediction:
 
 def predict_many(items: list[tuple[str, str]], choice, labels: LabelSet, ctx) -> int:
     """Predict (key, path) pairs one after another; each result goes out through ``ctx.partial``."""
-    from segstudio.formats.images import load_image
     loaded, device = load(choice, ctx)
     for i, (key, path) in enumerate(items):
         ctx.progress(i, len(items), f"predicting {os.path.basename(path)} ({i + 1}/{len(items)})…")
-        image = load_image(path)
+        image = read_image(path)
         ctx.partial(key, run_model(loaded, image, choice, labels, device, ctx))
     ctx.progress(len(items), len(items), "")
     return len(items)

@@ -214,3 +214,28 @@ def test_opening_a_bad_path_shows_an_error(window, tmp_path):
     assert not window.open_path(bad)
     assert "not an image" in window.last_error
     assert window.document.key == "img0"  # still open
+
+
+def test_dropping_a_folder_opens_it(window, tmp_path, qtbot):
+    from PySide6.QtCore import QMimeData, QPointF, QUrl
+    from PySide6.QtGui import QDropEvent
+    from tests.app.conftest import make_images
+    other = make_images(tmp_path / "other", n=2, w=40, h=30)
+    mime = QMimeData()
+    mime.setUrls([QUrl.fromLocalFile(str(other))])
+    event = QDropEvent(QPointF(100, 100), Qt.DropAction.CopyAction, mime, Qt.MouseButton.NoButton,
+                       Qt.KeyboardModifier.NoModifier)
+    window.dropEvent(event)
+    assert window.document.project.root == other
+    assert window.images.list.count() == 2
+    assert window.canvas.image_size() == (40, 30)
+
+
+def test_help_dialog_lists_every_shortcut(window, qtbot):
+    from segstudio.app.help_dialog import HelpDialog, shortcut_rows
+    dlg = HelpDialog(window)
+    qtbot.addWidget(dlg)
+    rows = shortcut_rows()
+    assert dlg.table.rowCount() == len(rows)
+    texts = {dlg.table.item(r, 2).text() for r in range(dlg.table.rowCount())}
+    assert {"Ctrl+Z", "Ctrl+Shift+Z, Ctrl+Y", "B", "[", "]", "V", "F1"} <= texts
