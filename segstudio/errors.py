@@ -36,3 +36,7 @@ class ProjectError(SegStudioError):
 
 class ModelError(SegStudioError):
     """A model cannot be built, loaded or run."""
+
+
+class Cancelled(SegStudioError):
+    """The user cancelled a long operation (an export, an import); nothing was changed."""

@@ -1,0 +1,162 @@
+"""COCO instances export.
+
+Layout::
+
+    <out>/instances_train.json, <out>/instances_val.json
+    <out>/<image path in the project>      the images, beside the JSON files
+
+Categories are the project's classes with the class id as category id
+(background, i.e. a class 0 named "background", and void are not
+categories).  Every instance becomes one annotation (``iscrowd`` 0) with an
+RLE mask, or polygons when ``polygons=True`` and the mask has no holes and
+the polygons rasterise back to exactly the same pixels.  Pixels of a
+category that belong to no instance (semantic-only annotations) become, by
+``unassigned``: "crowd" - one ``iscrowd`` 1 annotation per class and image;
+"components" - one instance per connected component (8-connected); "skip".
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from segstudio import __version__
+from segstudio.core.labels import VOID_ID
+from segstudio.errors import FormatError
+from segstudio.formats.coco_json import CocoJsonWriter
+from segstudio.formats.coco_masks import encode_rle, exact_polygons, rle_area_bbox
+from segstudio.formats.export_common import DatasetWriter, ExportSummary, run_export
+from segstudio.formats.export_images import export_image
+from segstudio.formats.staging import CancelFn, ProgressFn
+
+UNASSIGNED_MODES = ("crowd", "components", "skip")
+BACKGROUND_NAMES = ("background", "_background_", "bg")
+
+
+def category_ids(labels) -> list[int]:
+    """Class ids exported as categories: all but a background class 0."""
+    return [c.id for c in labels if not (c.id == 0 and c.name.lower() in BACKGROUND_NAMES)]
+
+
+def coco_categories(labels, thing: set[int] | None = None) -> list[dict]:
+    cats = []
+    for cid in category_ids(labels):
+        c = labels[cid]
+        d = {"id": c.id, "name": c.name, "supercategory": c.name}
+        if thing is not None:
+            d["isthing"] = int(c.id in thing)
+            d["color"] = [int(v) for v in c.color]
+        cats.append(d)
+    return cats
+
+
+def _box(mask: np.ndarray) -> tuple[int, int, int, int] | None:
+    rows = np.flatnonzero(mask.any(axis=1))
+    if rows.size == 0:
+        return None
+    cols = np.flatnonzero(mask[rows[0]:rows[-1] + 1].any(axis=0))
+    return int(rows[0]), int(cols[0]), int(rows[-1]) + 1, int(cols[-1]) + 1
+
+
+def _segmentation(mask: np.ndarray, polygons: bool, stats: dict) -> tuple[object, int, list[float]]:
+    rle = encode_rle(mask)
+    area, bbox = rle_area_bbox(rle)
+    if polygons:
+        polys = exact_polygons(mask, _box(mask))
+        if polys is not None:
+            stats["polygons"] += 1
+            return polys, area, bbox
+        stats["rle_kept"] += 1
+    return rle, area, bbox
+
+
+def image_annotations(ann, cats: set[int], polygons: bool = False, unassigned: str = "crowd",
+                      stats: dict | None = None):
+    """Yield (category_id, segmentation, area, bbox, iscrowd) for one annotation."""
+    stats = stats if stats is not None else {"polygons": 0, "rle_kept": 0, "skipped_px": 0}
+    # Masks are made from the transposed maps, so that ``m.T`` is the
+    # Fortran-ordered array pycocotools encodes, without a copy per mask.
+    inst_t = cv2.transpose(ann.instance_map)
+    sizes = np.bincount(inst_t.ravel()) if ann.instances else np.zeros(1, np.int64)
+    for k in sorted(ann.instances):
+        cls = ann.instances[k].class_id
+        if cls not in cats or k >= sizes.size or sizes[k] == 0:
+            continue
+        mask = (inst_t == k).T
+        seg, area, bbox = _segmentation(mask, polygons, stats)
+        yield cls, seg, area, bbox, 0
+    free_t = cv2.transpose(ann.class_map)
+    free_t[inst_t > 0] = VOID_ID
+    counts = np.bincount(free_t.ravel(), minlength=256)
+    for cls in np.flatnonzero(counts[:VOID_ID]).tolist():
+        if cls not in cats:
+            continue
+        region = (free_t == cls).T
+        if unassigned == "skip":
+            stats["skipped_px"] += int(counts[cls])
+        elif unassigned == "crowd":
+            rle = encode_rle(region)
+            area, bbox = rle_area_bbox(rle)
+            yield cls, rle, area, bbox, 1
+        else:
+            n, comp = cv2.connectedComponents(np.ascontiguousarray(region, dtype=np.uint8), connectivity=8)
+            for i in range(1, n):
+                seg, area, bbox = _segmentation(comp == i, polygons, stats)
+                yield cls, seg, area, bbox, 0
+
+
+class CocoWriter(DatasetWriter):
+    format = "coco"
+
+    def __init__(self, polygons: bool = False, unassigned: str = "crowd"):
+        if unassigned not in UNASSIGNED_MODES:
+            raise FormatError(f"unassigned must be one of {', '.join(UNASSIGNED_MODES)}, got {unassigned!r}")
+        self.polygons, self.unassigned = polygons, unassigned
+        self.writers: dict[str, CocoJsonWriter] = {}
+
+    def begin(self, plan, folder, summary) -> None:
+        super().begin(plan, folder, summary)
+        labels = plan.project.labels
+        self.cats = set(category_ids(labels))
+        head = {"info": {"description": f"exported by segstudio {__version__}", "version": "1.0"},
+                "licenses": [], "categories": coco_categories(labels)}
+        self.writers = {s: CocoJsonWriter(folder / f"instances_{s}.json", head) for s in ("train", "val")}
+        self.stats = {"polygons": 0, "rle_kept": 0, "skipped_px": 0}
+        self.ann_id = 0
+
+    def add(self, image_id: int, key: str, ann, src: Path) -> None:
+        rel = self.plan.project.entry(key).relpath
+        self.count_image(export_image(src, self.folder / rel, (ann.width, ann.height)))
+        w = self.writers[self.plan.split_of(key)]
+        w.add("images", {"id": image_id, "file_name": rel, "width": ann.width, "height": ann.height})
+        for cls, seg, area, bbox, crowd in image_annotations(ann, self.cats, self.polygons, self.unassigned,
+                                                             self.stats):
+            self.ann_id += 1
+            w.add("annotations", {"id": self.ann_id, "image_id": image_id, "category_id": cls,
+                                  "segmentation": seg, "area": area, "bbox": bbox, "iscrowd": crowd})
+
+    def finish(self) -> None:
+        for w in self.writers.values():
+            w.close()
+        self.summary.annotations = self.ann_id
+        if self.polygons:
+            self.summary.notes.append(f"{self.stats['polygons']} masks written as polygons, {self.stats['rle_kept']} "
+                                      "kept as RLE (holes, or a polygon would have changed pixels)")
+        if self.stats["skipped_px"]:
+            self.summary.notes.append(f"{self.stats['skipped_px']} pixels of categories outside any instance were "
+                                      "not exported (unassigned='skip')")
+
+    def close(self) -> None:
+        for w in self.writers.values():
+            w.abandon()
+
+
+def export_coco(project, out_dir: str | os.PathLike, val_fraction: float = 0.2, seed: int = 0,
+                overwrite: bool = False, keys=None, polygons: bool = False, unassigned: str = "crowd",
+                progress: ProgressFn | None = None, cancelled: CancelFn | None = None) -> ExportSummary:
+    """Write the project's labelled images as COCO instances (train and val JSON) in ``out_dir``."""
+    return run_export(project, [(CocoWriter(polygons, unassigned), out_dir)], val_fraction, seed, overwrite, keys,
+                      progress, cancelled)[0]
