@@ -45,7 +45,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 def wants_app(argv: list[str]) -> bool:
     """``segstudio`` alone or ``segstudio PATH`` (not a command, not an option) opens the app."""
-    return not argv or (len(argv) == 1 and not argv[0].startswith("-") and argv[0] not in COMMANDS)
+    if not argv:
+        return True
+    if len(argv) != 1 or argv[0].startswith("-"):
+        return False
+    return argv[0] not in {mod.NAME for mod in _command_modules()}
 
 
 def launch_app(path: str | None) -> int:

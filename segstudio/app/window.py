@@ -19,6 +19,7 @@ from segstudio.app import resources
 from segstudio.app.actions import ACTIONS
 from segstudio.app.canvas.view import CanvasView
 from segstudio.app.document import DocumentController
+from segstudio.app.io_jobs import IOController, export_job, import_job
 from segstudio.app.panels.images import ImageListPanel
 from segstudio.app.panels.instances import InstancePanel
 from segstudio.app.panels.labels import LabelPanel
@@ -62,6 +63,7 @@ class MainWindow(QMainWindow):
         self.actions_by_name: dict[str, QAction] = {}
         self._build_actions()
         self.predictor = PredictController(self.document, self.model, self.settings, self)
+        self.io = IOController(self)
         self._connect()
         self.actions_by_name["tool_brush"].setChecked(True)
         self.actions_by_name["show_classes"].setChecked(self.settings.get("show_classes"))
@@ -153,6 +155,8 @@ class MainWindow(QMainWindow):
         self.canvas.hovered.connect(self._on_hover)
         self.canvas.zoom_changed.connect(self.status.show_zoom)
         self.predictor.error.connect(lambda msg: self.show_error("Prediction failed", msg))
+        self.io.failed.connect(lambda msg: self.show_error("Import/export failed", msg))
+        self.io.done.connect(self._on_io_done)
 
     # -- opening ------------------------------------------------------------------------
     def open_path(self, path) -> bool:
@@ -186,6 +190,50 @@ class MainWindow(QMainWindow):
         path = QFileDialog.getExistingDirectory(self, "Open a folder of images", self.settings.get("last_path"))
         if path:
             self.open_path(path)
+
+    @Slot()
+    def import_dialog(self) -> None:
+        from segstudio.app.io_dialogs import ImportDialog
+        dlg = ImportDialog(self.settings.get("last_path"), self)
+        if dlg.exec():
+            self.run_import(dlg.request())
+
+    def run_import(self, request: dict) -> None:
+        self.io.start("import", import_job(request))
+
+    @Slot()
+    def export_dialog(self) -> None:
+        from segstudio.app.io_dialogs import ExportDialog
+        if self.document.project is None:
+            self.show_error("Nothing to export", "open a folder or a project first")
+            return
+        dlg = ExportDialog(self.document.project.root, self)
+        if dlg.exec():
+            self.run_export(dlg.request())
+
+    def run_export(self, request: dict) -> None:
+        """Save the open image first: the export reads the saved annotations."""
+        project = self.document.project
+        if project is None or not self.document.save():
+            return
+        try:
+            if not project.exists_on_disk:
+                project.save()
+        except SegStudioError as e:
+            self.show_error("Cannot export", str(e))
+            return
+        self.io.start("export", export_job(project, request))
+
+    def _on_io_done(self, kind: str, result) -> None:
+        if kind == "import":
+            self.open_path(result)
+            self.status.showMessage(f"imported into {result}", 10000)
+        else:
+            self.status.showMessage(result.splitlines()[0] if result else "exported", 10000)
+            box = QMessageBox(QMessageBox.Icon.Information, "Export finished", result,
+                              QMessageBox.StandardButton.Ok, self)
+            box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+            box.open()
 
     def step_image(self, step: int) -> None:
         key = self.images.neighbour(self.document.key, step)

@@ -19,11 +19,7 @@ from typing import Any, Callable
 
 from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal
 
-from segstudio.errors import SegStudioError
-
-
-class Cancelled(Exception):
-    """Raised inside a job function when it notices it was cancelled."""
+from segstudio.errors import Cancelled, SegStudioError  # noqa: F401  (Cancelled is re-exported)
 
 
 @dataclass
@@ -85,6 +81,9 @@ class Job(QRunnable):
         except Cancelled:
             self.signals.finished.emit("cancelled")
         except SegStudioError as e:
+            if self._cancel.is_set():  # a layer noticed the cancel in its own way
+                self.signals.finished.emit("cancelled")
+                return
             self.signals.error.emit(str(e))
             self.signals.finished.emit("failed")
         except MemoryError:

@@ -26,6 +26,7 @@ def test_path_or_nothing_launches_the_app(monkeypatch):
     assert cli.main(["some/folder"]) == 0
     assert calls == [None, "some/folder"]
     assert cli.wants_app(["evaluate"]) is False
+    assert cli.wants_app(["import"]) is False and cli.wants_app(["export"]) is False
     assert cli.wants_app(["--version"]) is False
 
 

@@ -1,0 +1,95 @@
+"""Import and export datasets in a worker, with a progress dialog and Cancel.
+
+The functions themselves live in ``segstudio.formats`` (the same ones the
+``segstudio import`` / ``segstudio export`` commands call); this only runs
+them off the GUI thread.
+"""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QObject, Qt, Signal
+from PySide6.QtWidgets import QProgressDialog
+
+from segstudio.app.workers import JobRunner
+from segstudio.errors import SegStudioError
+
+KIND = "io"
+
+
+def export_job(project, req: dict):
+    from segstudio.formats.export_common import export_all
+
+    def fn(ctx):
+        summaries = export_all(project, req["outputs"], val_fraction=req["val_fraction"], seed=req["seed"],
+                               overwrite=req["overwrite"], progress=ctx.progress, cancelled=ctx.cancelled)
+        lines = [f"{s.format}: {s.images} images ({s.train} train, {s.val} val) → {s.out_dir}"
+                 for s in summaries.values()]
+        lines += [f"note: {n}" for s in summaries.values() for n in s.notes]
+        return "\n".join(lines)
+    return fn
+
+
+def import_job(req: dict):
+    from segstudio.formats import imports
+    from segstudio.formats.labelfile import read_label_file
+
+    def fn(ctx):
+        if not req["source"] or not req["project"]:
+            raise SegStudioError("choose the dataset to import and a new project folder")
+        labels = read_label_file(req["labels"]) if req["labels"] else None
+        kw = {"progress": ctx.progress, "cancelled": ctx.cancelled}
+        fmt = req["format"]
+        if fmt == "voc":
+            project = imports.import_voc(req["source"], req["project"], labels=labels, **kw)
+        elif fmt == "coco":
+            project = imports.import_coco([req["source"]], req["project"], images_dir=req["images"],
+                                          labels=labels, **kw)
+        elif fmt == "masks":
+            if not req["masks"] or labels is None:
+                raise SegStudioError("importing masks needs the masks folder and a label file")
+            project = imports.import_masks(req["source"], req["project"], req["masks"], labels, **kw)
+        else:
+            project = imports.import_labelme(req["source"], req["project"], labels=labels, **kw)
+        return str(project.root)
+    return fn
+
+
+class IOController(QObject):
+    done = Signal(str, object)    # kind ("export" | "import"), result (summary text | project root)
+    failed = Signal(str)
+    finished = Signal(str)        # "done" | "cancelled" | "failed"
+
+    def __init__(self, parent_widget):
+        super().__init__(parent_widget)
+        self.parent_widget = parent_widget
+        self.runner = JobRunner(max_threads=1, parent=self)
+        self.dialog: QProgressDialog | None = None
+
+    def start(self, what: str, fn) -> None:
+        dlg = QProgressDialog(f"{what}…", "Cancel", 0, 0, self.parent_widget)
+        dlg.setWindowTitle(what.capitalize())
+        dlg.setWindowModality(Qt.WindowModality.WindowModal)
+        dlg.setMinimumDuration(300)
+        dlg.canceled.connect(lambda: self.runner.cancel(KIND))
+        self.dialog = dlg
+
+        def connect(job):
+            job.signals.progress.connect(self._progress)
+            job.signals.result.connect(lambda r: self.done.emit(what, r.value))
+            job.signals.error.connect(self.failed)
+            job.signals.finished.connect(self._finished)
+        self.job = self.runner.submit(KIND, None, fn, connect)
+
+    def _progress(self, done: int, total: int, message: str) -> None:
+        if self.dialog is not None:
+            self.dialog.setRange(0, max(1, total))
+            self.dialog.setValue(done)
+            if message:
+                self.dialog.setLabelText(message)
+
+    def _finished(self, state: str) -> None:
+        if self.dialog is not None:
+            self.dialog.close()
+            self.dialog.deleteLater()
+            self.dialog = None
+        self.finished.emit(state)
