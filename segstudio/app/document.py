@@ -177,6 +177,7 @@ class DocumentController(QObject):
         if self.project is None or self.editor is None:
             return True
         self.editor.history.end_step()
+        self.wait_for_saves()  # queued background writes go first (they are older)
         try:
             if not self.project.exists_on_disk:
                 self.project.save()
@@ -227,9 +228,7 @@ class DocumentController(QObject):
         self._saver.submit(work)
 
     def wait_for_saves(self) -> None:
-        """Block until background saves are written (used on close and by tests)."""
-        with self._save_lock:
-            pass
+        """Block until queued background saves and recovery writes are done."""
         self._saver.submit(lambda: None).result()
 
     def _on_background_done(self, key: str, root: str, message: str) -> None:
@@ -246,12 +245,20 @@ class DocumentController(QObject):
             self.recovery_timer.stop()
         self.saved.emit(key)
 
-    def write_recovery(self) -> None:
-        if self.is_dirty and self.project is not None:
+    def write_recovery(self, wait: bool = False) -> None:
+        """Write the unsaved document aside (compressed in the background unless ``wait``)."""
+        if not (self.is_dirty and self.project is not None):
+            return
+        snapshot, key, root = self.editor.doc.copy(), self.key, self.project.root
+
+        def work():
             try:
-                self.recovery.write(self.project.root, self.key, self.editor.doc)
+                self.recovery.write(root, key, snapshot)
             except OSError:
-                pass  # the timer autosave still runs; recovery is best effort
+                pass  # best effort: the autosave timer still runs
+        future = self._saver.submit(work)
+        if wait:
+            future.result()
 
     def close(self) -> bool:
         """Save before quitting; False if the save failed (the caller should not quit)."""

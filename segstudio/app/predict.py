@@ -165,6 +165,9 @@ class PredictController(QObject):
 
     def _on_error(self, message: str) -> None:
         self._close_download()
+        if "download" in message.lower():
+            message += ("\n\nTo work without these weights, choose weights \"none\" (untrained) or a "
+                        "checkpoint file in the Model panel.")
         self.error.emit(message)
 
     def _on_finished(self, state: str) -> None:

@@ -452,7 +452,7 @@ class MainWindow(QMainWindow):
             if answer != QMessageBox.StandardButton.Yes:
                 e.ignore()
                 return
-            self.document.write_recovery()
+            self.document.write_recovery(wait=True)
         self.settings.set_bytes("geometry", self.saveGeometry())
         self.settings.set_bytes("window_state", self.saveState())
         self.settings.sync()

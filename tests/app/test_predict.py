@@ -110,7 +110,7 @@ def test_download_progress_dialog_and_errors(predicting_window, qtbot):
     p.error.connect(errors.append)
     p._on_error("fcn_resnet50: cannot download https://x/y.pth (offline); copy the file to /c/y.pth")
     assert p._download is None
-    assert errors and "copy the file" in errors[0]
+    assert errors and "copy the file" in errors[0] and 'weights "none"' in errors[0]
 
 
 def test_a_missing_checkpoint_is_reported(predicting_window, qtbot, tmp_path):

@@ -54,7 +54,7 @@ def test_switching_image_saves_and_closing_saves(make_window, image_folder, qtbo
 def test_crash_recovery_is_offered_at_the_next_start(make_window, image_folder, qtbot, config_dir):
     win = make_window(image_folder)
     doc = paint_something(win, qtbot)
-    win.document.write_recovery()  # what the 3-second timer does
+    win.document.write_recovery(wait=True)  # what the 3-second timer does
     assert list((config_dir / "recovery").glob("*.npz"))
     # "crash": nothing saved, the window is gone without closing
     win.document.autosave_timer.stop()
@@ -76,7 +76,7 @@ def test_crash_recovery_is_offered_at_the_next_start(make_window, image_folder, 
 def test_declining_recovery_discards_it(make_window, image_folder, qtbot, config_dir):
     win = make_window(image_folder)
     paint_something(win, qtbot)
-    win.document.write_recovery()
+    win.document.write_recovery(wait=True)
     other = make_window(None)
     assert not other.offer_recovery(ask=lambda entries: False)
     assert not list((config_dir / "recovery").glob("*.npz"))
