@@ -25,6 +25,7 @@ from PySide6.QtCore import QCoreApplication, QObject, QTimer, Signal
 
 from segstudio.app.editor import Editor
 from segstudio.app.recovery import RecoveryStore
+from segstudio.app.workers import JobResult, JobRunner
 from segstudio.core.annotation import Annotation
 from segstudio.core.history import History
 from segstudio.errors import ProjectError, SegStudioError
@@ -34,9 +35,22 @@ from segstudio.formats.project import PROJECT_FILE, Project
 RECOVERY_DELAY_MS = 3000
 
 
+def read_document(project: Project, key: str) -> tuple[np.ndarray, Annotation]:
+    """The image and its annotation (saved or blank); no Qt, runs in any thread."""
+    image = load_image(project.image_path(key))
+    doc = project.load_or_new(key)
+    if doc.shape != image.shape[:2]:
+        raise ProjectError(f"{project.annotation_files(key)['meta']}: the annotation is "
+                           f"{doc.width}×{doc.height} but the image is {image.shape[1]}×{image.shape[0]}; "
+                           "delete the annotation files of this image to start over")
+    return image, doc
+
+
 class DocumentController(QObject):
     project_opened = Signal(object)      # Project
     image_opened = Signal(str)           # key
+    loading = Signal(str)                # key being read in the background
+    load_failed = Signal(str)            # message
     edited = Signal(list, bool)          # boxes, instance table/metadata changed
     dirty_changed = Signal(bool)
     saved = Signal(str)                  # key
@@ -56,6 +70,7 @@ class DocumentController(QObject):
         self._save_lock = threading.Lock()
         self._saver = ThreadPoolExecutor(max_workers=1, thread_name_prefix="segstudio-autosave")
         self._background_done.connect(self._on_background_done)
+        self.loader = JobRunner(max_threads=1, parent=self)
         self.autosave_timer = QTimer(self)
         self.autosave_timer.timeout.connect(self.autosave)
         self.set_autosave_interval(autosave_seconds)
@@ -110,19 +125,49 @@ class DocumentController(QObject):
         return self.select(key or project.images[0].key)
 
     def select(self, key: str) -> bool:
-        """Switch to another image of the project (saving the current one first)."""
+        """Switch to another image of the project (saving the current one first); waits for it."""
         if self.project is None:
             return False
         if key == self.key and self.editor is not None:
             return True
         if not self.save_if_dirty():
             return False
-        image = load_image(self.project.image_path(key))
-        doc = self.project.load_or_new(key)
-        if doc.shape != image.shape[:2]:
-            raise ProjectError(f"{self.project.annotation_files(key)['meta']}: the annotation is "
-                               f"{doc.width}×{doc.height} but the image is {image.shape[1]}×{image.shape[0]}; "
-                               "delete the annotation files of this image to start over")
+        self.loader.cancel("load")  # a slower background load must not replace this one
+        image, doc = read_document(self.project, key)
+        self._install(key, image, doc)
+        return True
+
+    def select_async(self, key: str) -> bool:
+        """Like ``select`` but the image and annotation are read in a worker (big images).
+
+        ``loading`` is emitted now and ``image_opened`` when it is ready; a
+        newer request makes an older one's result be dropped.
+        """
+        if self.project is None:
+            return False
+        if key == self.key and self.editor is not None:
+            self.loader.cancel("load")
+            return True
+        if not self.save_if_dirty():
+            return False
+        project = self.project
+
+        def connect(job):
+            job.signals.result.connect(self._on_loaded)
+            job.signals.error.connect(self.load_failed)
+        self.loader.submit("load", key, lambda ctx: (project, *read_document(project, key)), connect)
+        self.loading.emit(key)
+        return True
+
+    def _on_loaded(self, result: JobResult) -> None:
+        project, image, doc = result.value
+        if not self.loader.is_current(result) or project is not self.project:
+            return
+        if self.is_dirty and not self.save():  # edits made while it was loading
+            return
+        self._install(result.key, image, doc)
+
+    def _install(self, key: str, image: np.ndarray, doc: Annotation) -> None:
         self._close_document()
         self.key, self.image = key, image
         self._unsaved_failure = False
@@ -130,7 +175,6 @@ class DocumentController(QObject):
         self.editor.subscribe(self._on_edit)
         self._set_dirty(False)
         self.image_opened.emit(key)
-        return True
 
     def replace_document(self, doc: Annotation) -> None:
         """Put a recovered document in place of the open one, as unsaved edits."""

@@ -143,7 +143,9 @@ class MainWindow(QMainWindow):
         d.saved.connect(self._on_saved)
         d.save_failed.connect(lambda msg: self.show_error("Could not save", msg))
         d.status_changed.connect(self.images.set_status)
-        self.images.image_activated.connect(self.open_key)
+        self.images.image_activated.connect(self.open_key_async)
+        d.loading.connect(self._on_loading)
+        d.load_failed.connect(self._on_load_failed)
         self.labels.class_selected.connect(self._on_class_selected)
         self.labels.visibility_changed.connect(self._on_visibility)
         self.instances.instance_selected.connect(lambda k: self.state.pick("instance", k))
@@ -176,6 +178,26 @@ class MainWindow(QMainWindow):
         if not ok and self.document.key:
             self.images.set_current(self.document.key)
         return ok
+
+    @Slot()
+    def open_key_async(self, key: str) -> bool:
+        """Open an image without freezing the window while a big file is read."""
+        ok = self.document.select_async(key)
+        if not ok and self.document.key:
+            self.images.set_current(self.document.key)
+        return ok
+
+    def _on_loading(self, key: str) -> None:
+        self.canvas.setEnabled(False)  # no edits to the old image while the new one loads
+        self.setCursor(Qt.CursorShape.BusyCursor)
+        self.status.showMessage(f"opening {key}…")
+
+    def _on_load_failed(self, message: str) -> None:
+        self.canvas.setEnabled(True)
+        self.unsetCursor()
+        self.show_error("Cannot open image", message)
+        if self.document.key:
+            self.images.set_current(self.document.key)
 
     @Slot()
     def open_dialog(self) -> None:
@@ -238,7 +260,7 @@ class MainWindow(QMainWindow):
     def step_image(self, step: int) -> None:
         key = self.images.neighbour(self.document.key, step)
         if key is not None:
-            self.open_key(key)
+            self.open_key_async(key)
 
     def _on_project(self, project) -> None:
         self.labels.set_labels(project.labels, self.labels.hidden())
@@ -260,6 +282,9 @@ class MainWindow(QMainWindow):
         self.instances.set_document(d.doc)
         self.images.set_current(key)
         self._update_title()
+        self.canvas.setEnabled(True)
+        self.unsetCursor()
+        self.status.clearMessage()
 
     def _update_title(self) -> None:
         d = self.document

@@ -32,15 +32,24 @@ def expected_stroke(canvas, points, radius, shape):
     return mask
 
 
-def test_open_folder_lists_images_with_status(window, image_folder):
+def test_open_folder_lists_images_with_status(window, image_folder, qtbot):
     assert window.images.list.count() == 3
     assert window.document.key == "img0"
     assert window.canvas.image_size() == (64, 48)
     assert "img0.png" in window.windowTitle()
     assert "unlabelled" in window.images.list.item(0).toolTip()
-    window.step_image(1)
+    with qtbot.waitSignal(window.document.image_opened, timeout=10_000):
+        window.step_image(1)  # read in the background
+        assert not window.canvas.isEnabled()
     assert window.document.key == "img1"
+    assert window.canvas.isEnabled()
     assert window.images.list.currentRow() == 1
+    # clicking in the list: a newer request wins over an older one
+    window.images.image_activated.emit("img2")
+    window.images.image_activated.emit("img0")
+    qtbot.waitUntil(lambda: window.document.key == "img0" and window.canvas.isEnabled(), timeout=10_000)
+    qtbot.wait(100)
+    assert window.document.key == "img0"
 
 
 def test_brush_drag_changes_exactly_the_pixels_under_the_stroke(window, qtbot):
