@@ -14,7 +14,7 @@ class ActionSpec:
     name: str
     text: str
     menu: str
-    slot: str                        # method of the main window
+    slot: str                        # method of the main window, or of one of its parts ("canvas.fit")
     shortcuts: tuple[str, ...] = ()
     arg: object = None               # passed to the slot when set
     tip: str = ""
@@ -45,9 +45,9 @@ ACTIONS: list[ActionSpec] = [
       tip="Open a folder of images as a project"),
     A("save", "&Save", "&File", "save", ("Ctrl+S",), toolbar=True, icon="save",
       tip="Save now (segstudio also saves on image switch, on exit and every few seconds)"),
-    A("import", "&Import dataset…", "&File", "import_dialog", ("Ctrl+Shift+I",),
+    A("import", "&Import dataset…", "&File", "io.import_dialog", ("Ctrl+Shift+I",),
       tip="Make a project from a Pascal VOC, COCO, masks or labelme dataset"),
-    A("export", "&Export dataset…", "&File", "export_dialog", ("Ctrl+E",),
+    A("export", "&Export dataset…", "&File", "io.export_dialog", ("Ctrl+E",),
       tip="Write the labelled images as Pascal VOC, COCO instances or COCO panoptic"),
     A("prev_image", "&Previous image", "&File", "step_image", ("PgUp", "Ctrl+Left"), arg=-1, toolbar=True,
       icon="prev"),
@@ -64,17 +64,17 @@ ACTIONS: list[ActionSpec] = [
         toolbar=True, icon=n) for n, t, k, tip in TOOLS],
     *[A(f"class_{i}", f"Class {i}" if i else "Background", "&Labels", "select_class", (str(i),), arg=i)
       for i in range(10)],
-    A("fit", "&Fit to window", "&View", "fit", ("Ctrl+0", "F"), toolbar=True, icon="fit"),
-    A("actual_size", "&Actual size (1:1)", "&View", "actual_size", ("Ctrl+1",)),
-    A("zoom_in", "Zoom &in", "&View", "zoom", ("Ctrl++", "Ctrl+="), arg=1.25),
-    A("zoom_out", "Zoom &out", "&View", "zoom", ("Ctrl+-",), arg=1 / 1.25),
+    A("fit", "&Fit to window", "&View", "canvas.fit", ("Ctrl+0", "F"), toolbar=True, icon="fit"),
+    A("actual_size", "&Actual size (1:1)", "&View", "canvas.actual_size", ("Ctrl+1",)),
+    A("zoom_in", "Zoom &in", "&View", "canvas.zoom_by", ("Ctrl++", "Ctrl+="), arg=1.25),
+    A("zoom_out", "Zoom &out", "&View", "canvas.zoom_by", ("Ctrl+-",), arg=1 / 1.25),
     A("show_classes", "Show &class overlay", "&View", "toggle_classes", ("Shift+C",), checkable=True),
     A("show_outlines", "Show instance &outlines", "&View", "toggle_outlines", ("Shift+L",), checkable=True),
     A("opacity_up", "Overlay more opaque", "&View", "change_opacity", ("Ctrl+]",), arg=0.1),
     A("opacity_down", "Overlay more transparent", "&View", "change_opacity", ("Ctrl+[",), arg=-0.1),
-    A("predict", "&Predict this image", "&Model", "predict_this", ("Ctrl+P",), toolbar=True, icon="predict"),
-    A("predict_all", "Predict &all images", "&Model", "predict_all", ("Ctrl+Shift+P",)),
-    A("cancel_predict", "&Cancel prediction", "&Model", "cancel_predict", ("Ctrl+.",)),
+    A("predict", "&Predict this image", "&Model", "predictor.predict_this", ("Ctrl+P",), toolbar=True, icon="predict"),
+    A("predict_all", "Predict &all images", "&Model", "predictor.predict_all", ("Ctrl+Shift+P",)),
+    A("cancel_predict", "&Cancel prediction", "&Model", "predictor.cancel", ("Ctrl+.",)),
     A("shortcuts", "&Keyboard shortcuts", "&Help", "show_help", ("F1",)),
     A("about", "&About segstudio", "&Help", "show_about"),
 ]

@@ -7,8 +7,8 @@ them off the GUI thread.
 
 from __future__ import annotations
 
-from PySide6.QtCore import QObject, Qt, Signal
-from PySide6.QtWidgets import QProgressDialog
+from PySide6.QtCore import QObject, Qt, Signal, Slot
+from PySide6.QtWidgets import QMessageBox, QProgressDialog
 
 from segstudio.app.workers import JobRunner
 from segstudio.errors import SegStudioError
@@ -56,14 +56,62 @@ def import_job(req: dict):
 
 class IOController(QObject):
     done = Signal(str, object)    # kind ("export" | "import"), result (summary text | project root)
+    imported = Signal(str)        # root of a project made by an import: the window opens it
     failed = Signal(str)
     finished = Signal(str)        # "done" | "cancelled" | "failed"
 
-    def __init__(self, parent_widget):
+    def __init__(self, document, settings, parent_widget):
         super().__init__(parent_widget)
+        self.document, self.settings = document, settings
         self.parent_widget = parent_widget
         self.runner = JobRunner(max_threads=1, parent=self)
         self.dialog: QProgressDialog | None = None
+        self.done.connect(self._on_done)
+
+    # -- the menu commands -------------------------------------------------------------
+    @Slot()
+    def import_dialog(self) -> None:
+        from segstudio.app.io_dialogs import ImportDialog
+        dlg = ImportDialog(self.settings.get("last_path"), self.parent_widget)
+        if dlg.exec():
+            self.run_import(dlg.request())
+
+    def run_import(self, request: dict) -> None:
+        self.start("import", import_job(request))
+
+    @Slot()
+    def export_dialog(self) -> None:
+        from segstudio.app.io_dialogs import ExportDialog
+        if self.document.project is None:
+            self.failed.emit("nothing to export: open a folder or a project first")
+            return
+        dlg = ExportDialog(self.document.project.root, self.parent_widget)
+        if dlg.exec():
+            self.run_export(dlg.request())
+
+    def run_export(self, request: dict) -> None:
+        """Save the open image first: the export reads the saved annotations."""
+        project = self.document.project
+        if project is None or not self.document.save():
+            return
+        try:
+            if not project.exists_on_disk:
+                project.save()
+        except SegStudioError as e:
+            self.failed.emit(str(e))
+            return
+        self.start("export", export_job(project, request))
+
+    def _on_done(self, kind: str, result) -> None:
+        if kind == "import":
+            self.imported.emit(result)
+            return
+        box = QMessageBox(QMessageBox.Icon.Information, "Export finished", result or "exported",
+                          QMessageBox.StandardButton.Ok, self.parent_widget)
+        box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        box.open()
+
+    # -- running ------------------------------------------------------------------------------
 
     def start(self, what: str, fn) -> None:
         dlg = QProgressDialog(f"{what}…", "Cancel", 0, 0, self.parent_widget)

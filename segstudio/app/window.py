@@ -7,6 +7,7 @@ the ``PredictController`` (background prediction); it owns no document state.
 from __future__ import annotations
 
 from functools import partial
+from operator import attrgetter
 from pathlib import Path
 
 from PySide6.QtCore import Qt, QTimer, Slot
@@ -19,7 +20,7 @@ from segstudio.app import resources
 from segstudio.app.actions import ACTIONS
 from segstudio.app.canvas.view import CanvasView
 from segstudio.app.document import DocumentController
-from segstudio.app.io_jobs import IOController, export_job, import_job
+from segstudio.app.io_jobs import IOController
 from segstudio.app.panels.images import ImageListPanel
 from segstudio.app.panels.instances import InstancePanel
 from segstudio.app.panels.labels import LabelPanel
@@ -60,10 +61,10 @@ class MainWindow(QMainWindow):
         self.resizeDocks(docks, [220, 380, 420, 220], Qt.Orientation.Vertical)
         self.status = StatusBar()
         self.setStatusBar(self.status)
+        self.predictor = PredictController(self.document, self.model, self.settings, self)
+        self.io = IOController(self.document, self.settings, self)
         self.actions_by_name: dict[str, QAction] = {}
         self._build_actions()
-        self.predictor = PredictController(self.document, self.model, self.settings, self)
-        self.io = IOController(self)
         self._connect()
         self.actions_by_name["tool_brush"].setChecked(True)
         self.actions_by_name["show_classes"].setChecked(self.settings.get("show_classes"))
@@ -102,7 +103,7 @@ class MainWindow(QMainWindow):
             act.setCheckable(spec.checkable)
             if spec.icon:
                 act.setIcon(resources.icon(spec.icon))
-            slot = getattr(self, spec.slot)
+            slot = attrgetter(spec.slot)(self)  # "undo" or "canvas.fit": a method of the window or a part
             if spec.checkable and spec.group is None:
                 act.toggled.connect(slot)
             else:
@@ -158,7 +159,7 @@ class MainWindow(QMainWindow):
         self.canvas.zoom_changed.connect(self.status.show_zoom)
         self.predictor.error.connect(lambda msg: self.show_error("Prediction failed", msg))
         self.io.failed.connect(lambda msg: self.show_error("Import/export failed", msg))
-        self.io.done.connect(self._on_io_done)
+        self.io.imported.connect(self.open_path)
 
     # -- opening ------------------------------------------------------------------------
     def open_path(self, path) -> bool:
@@ -212,50 +213,6 @@ class MainWindow(QMainWindow):
         path = QFileDialog.getExistingDirectory(self, "Open a folder of images", self.settings.get("last_path"))
         if path:
             self.open_path(path)
-
-    @Slot()
-    def import_dialog(self) -> None:
-        from segstudio.app.io_dialogs import ImportDialog
-        dlg = ImportDialog(self.settings.get("last_path"), self)
-        if dlg.exec():
-            self.run_import(dlg.request())
-
-    def run_import(self, request: dict) -> None:
-        self.io.start("import", import_job(request))
-
-    @Slot()
-    def export_dialog(self) -> None:
-        from segstudio.app.io_dialogs import ExportDialog
-        if self.document.project is None:
-            self.show_error("Nothing to export", "open a folder or a project first")
-            return
-        dlg = ExportDialog(self.document.project.root, self)
-        if dlg.exec():
-            self.run_export(dlg.request())
-
-    def run_export(self, request: dict) -> None:
-        """Save the open image first: the export reads the saved annotations."""
-        project = self.document.project
-        if project is None or not self.document.save():
-            return
-        try:
-            if not project.exists_on_disk:
-                project.save()
-        except SegStudioError as e:
-            self.show_error("Cannot export", str(e))
-            return
-        self.io.start("export", export_job(project, request))
-
-    def _on_io_done(self, kind: str, result) -> None:
-        if kind == "import":
-            self.open_path(result)
-            self.status.showMessage(f"imported into {result}", 10000)
-        else:
-            self.status.showMessage(result.splitlines()[0] if result else "exported", 10000)
-            box = QMessageBox(QMessageBox.Icon.Information, "Export finished", result,
-                              QMessageBox.StandardButton.Ok, self)
-            box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
-            box.open()
 
     def step_image(self, step: int) -> None:
         key = self.images.neighbour(self.document.key, step)
@@ -386,17 +343,6 @@ class MainWindow(QMainWindow):
         self.status.show_pixel(x, y, project.labels.name_of(int(doc.class_map[y, x])), str(k) if k else None)
 
     # -- view ----------------------------------------------------------------------------
-    @Slot()
-    def fit(self) -> None:
-        self.canvas.fit()
-
-    @Slot()
-    def actual_size(self) -> None:
-        self.canvas.actual_size()
-
-    def zoom(self, factor: float) -> None:
-        self.canvas.zoom_at(factor, self.canvas.rect().center().toPointF())
-
     def toggle_classes(self, on: bool) -> None:
         self.settings.set("show_classes", bool(on))
         if self.canvas.overlay is not None:
@@ -420,19 +366,6 @@ class MainWindow(QMainWindow):
     def _set_opacity(self, value: float) -> None:
         self.canvas.set_opacity(value)
         self.settings.set("opacity", value)
-
-    # -- model ---------------------------------------------------------------------------
-    @Slot()
-    def predict_this(self) -> None:
-        self.predictor.predict_this()
-
-    @Slot()
-    def predict_all(self) -> None:
-        self.predictor.predict_all()
-
-    @Slot()
-    def cancel_predict(self) -> None:
-        self.predictor.cancel()
 
     # -- messages --------------------------------------------------------------------------
     def show_error(self, title: str, message: str) -> None:

@@ -16,7 +16,7 @@ def test_export_voc_then_import_it_back(window, qtbot, tmp_path):
     out = tmp_path / "export"
     states = []
     window.io.finished.connect(states.append)
-    window.run_export({"outputs": {"voc": str(out)}, "val_fraction": 0.0, "seed": 0, "overwrite": False})
+    window.io.run_export({"outputs": {"voc": str(out)}, "val_fraction": 0.0, "seed": 0, "overwrite": False})
     qtbot.waitUntil(lambda: bool(states), timeout=60_000)
     assert states == ["done"], window.__dict__.get("last_error")
     voc = out / "VOCdevkit" / "VOC2012"
@@ -24,7 +24,7 @@ def test_export_voc_then_import_it_back(window, qtbot, tmp_path):
     assert not window.isWindowModified()  # saved before exporting
     # import it back as a new project: the window opens it
     states.clear()
-    window.run_import({"format": "voc", "source": str(out), "images": None, "masks": None, "labels": None,
+    window.io.run_import({"format": "voc", "source": str(out), "images": None, "masks": None, "labels": None,
                        "project": str(tmp_path / "reimported")})
     qtbot.waitUntil(lambda: bool(states), timeout=60_000)
     assert states == ["done"], window.__dict__.get("last_error")
@@ -41,7 +41,7 @@ def test_export_errors_are_shown(window, qtbot, tmp_path):
     failed = []
     window.io.failed.connect(failed.append)
     window.document.editor.push(paint_segment(window.document.doc, (5, 5), (6, 5), 2, class_id=3), "b")
-    window.run_export({"outputs": {"coco": str(out)}, "val_fraction": 0.2, "seed": 0, "overwrite": False})
+    window.io.run_export({"outputs": {"coco": str(out)}, "val_fraction": 0.2, "seed": 0, "overwrite": False})
     qtbot.waitUntil(lambda: bool(failed), timeout=60_000)
     assert "exists" in failed[0] or "overwrite" in failed[0]
     assert (out / "keep.txt").exists()

@@ -181,11 +181,11 @@ def test_instances_new_relabel_merge_delete(window, qtbot):
 
 def test_zoom_fit_and_status_bar(window, qtbot):
     canvas = window.canvas
-    window.fit()
+    window.canvas.fit()
     fitted = canvas.scale
-    window.zoom(1.25)
+    window.canvas.zoom_by(1.25)
     assert abs(canvas.scale - fitted * 1.25) < 1e-9
-    window.actual_size()
+    window.canvas.actual_size()
     assert canvas.scale == 1.0
     set_view(canvas, 4.0, 0, 0)
     qtbot.mouseMove(canvas, QPoint(41, 21))

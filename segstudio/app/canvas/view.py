@@ -125,6 +125,9 @@ class CanvasView(QWidget):
     def actual_size(self) -> None:
         self.zoom_at(1.0 / self.scale, QPointF(self.width() / 2, self.height() / 2))
 
+    def zoom_by(self, factor: float) -> None:
+        self.zoom_at(factor, QPointF(self.width() / 2, self.height() / 2))
+
     def zoom_at(self, factor: float, anchor: QPointF) -> None:
         self._auto_fit = False
         s = min(MAX_SCALE, max(MIN_SCALE, self.scale * factor))
