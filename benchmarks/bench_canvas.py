@@ -124,7 +124,6 @@ def canvas_benchmark() -> None:
 
 
 def launch_benchmark(runs: int = 3) -> None:
-    from segstudio.formats.images import load_image  # noqa: F401  (warm the page cache for imports)
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp) / "images"
         folder.mkdir()

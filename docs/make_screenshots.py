@@ -20,7 +20,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("SEGSTUDIO_CONFIG_DIR", tempfile.mkdtemp())
 
-from PySide6.QtCore import QEventLoop, QPointF, QTimer  # noqa: E402
+from PySide6.QtCore import QEventLoop, QTimer  # noqa: E402
 from PySide6.QtWidgets import QApplication  # noqa: E402
 
 from segstudio.app.main import sample_project  # noqa: E402
@@ -37,7 +37,7 @@ def wait(ms):
 
 def main(out: Path) -> None:
     out.mkdir(parents=True, exist_ok=True)
-    app = QApplication(sys.argv[:1])
+    app = QApplication(sys.argv[:1])  # noqa: F841  (must exist while the window lives)
     settings = Settings()
     win = MainWindow(settings)
     win.resize(1360, 860)

@@ -8,9 +8,8 @@ from __future__ import annotations
 
 from functools import partial
 from operator import attrgetter
-from pathlib import Path
 
-from PySide6.QtCore import Qt, QTimer, Slot
+from PySide6.QtCore import Qt, Slot
 from PySide6.QtGui import QAction, QActionGroup, QKeySequence
 from PySide6.QtWidgets import (QDockWidget, QFileDialog, QLabel, QMainWindow, QMessageBox, QSlider,
                                QToolBar)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
-from PySide6.QtCore import QPoint, Qt
+from PySide6.QtCore import QPoint
 
 from segstudio.core.edits import create_instance, paint_segment
 from segstudio.errors import ProjectError

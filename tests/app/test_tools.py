@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import numpy as np
 
 from segstudio.app.editor import Editor
 from segstudio.app.tools import TOOL_CLASSES, ToolState
