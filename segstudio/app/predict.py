@@ -187,7 +187,10 @@ class PredictController(QObject):
             dlg.setWindowTitle("Downloading weights")
             dlg.setWindowModality(Qt.WindowModality.WindowModal)
             dlg.setMinimumDuration(0)
+            dlg.setAutoClose(False)  # closed when the model starts, not at 100 %
+            dlg.setAutoReset(False)
             dlg.canceled.connect(self.cancel)
+            dlg.show()
             self._download = dlg
         if total > 0:
             self._download.setRange(0, 1000)
