@@ -133,6 +133,7 @@ class DocumentController(QObject):
         if not self.save_if_dirty():
             return False
         self.loader.cancel("load")  # a slower background load must not replace this one
+        self.wait_for_saves()  # a queued background write of this image goes first
         image, doc = read_document(self.project, key)
         self._install(key, image, doc)
         return True
@@ -155,7 +156,11 @@ class DocumentController(QObject):
         def connect(job):
             job.signals.result.connect(self._on_loaded)
             job.signals.error.connect(self.load_failed)
-        self.loader.submit("load", key, lambda ctx: (project, *read_document(project, key)), connect)
+
+        def load(ctx):
+            self.wait_for_saves()  # a queued background write of this image goes first
+            return (project, *read_document(project, key))
+        self.loader.submit("load", key, load, connect)
         self.loading.emit(key)
         return True
 
@@ -268,6 +273,28 @@ class DocumentController(QObject):
                 message = str(e)
             except OSError as e:
                 message = f"{project.root}: could not save ({e}); your edits are still open"
+            self._background_done.emit(key, str(project.root), message)
+        self._saver.submit(work)
+
+    def update_saved(self, key: str, change) -> None:
+        """Change the saved annotation of an image that is not open, in the background.
+
+        ``change(annotation)`` edits it in place (e.g. applies a prediction); the
+        result is saved atomically and reported like an autosave.
+        """
+        project = self.project
+
+        def work():
+            try:
+                with self._save_lock:
+                    ann = project.load_or_new(key)
+                    change(ann)
+                    project.save_annotation(key, ann)
+                message = ""
+            except SegStudioError as e:
+                message = str(e)
+            except OSError as e:
+                message = f"{project.root}: could not save {key} ({e})"
             self._background_done.emit(key, str(project.root), message)
         self._saver.submit(work)
 

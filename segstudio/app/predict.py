@@ -153,15 +153,16 @@ class PredictController(QObject):
         self.applied.emit(key)
 
     def _apply_to_file(self, key: str, pred, keep: bool) -> None:
+        """Another image of "predict all": load, apply and save it in the background."""
         project = self.document.project
         if project is None or key not in {e.key for e in project.images}:
             self.dropped += 1
             return
-        ann = project.load_or_new(key)
-        edits.apply_prediction(ann, pred.class_map, pred.instance_map, pred.instances, keep_user=keep,
-                               model=pred.model_id)
-        project.save_annotation(key, ann)
-        self.document.status_changed.emit(key, ann.status)
+
+        def change(ann):
+            edits.apply_prediction(ann, pred.class_map, pred.instance_map, pred.instances, keep_user=keep,
+                                   model=pred.model_id)
+        self.document.update_saved(key, change)
 
     def _on_error(self, message: str) -> None:
         self._close_download()

@@ -78,6 +78,7 @@ def test_cancel_and_stale_results_are_dropped(predicting_window, qtbot):
     win.predictor.cancel()
     qtbot.waitUntil(lambda: bool(states), timeout=60_000)
     assert states == ["cancelled"]
+    win.document.wait_for_saves()
     qtbot.wait(50)
     project = win.document.project
     assert project.status("img2") == "unlabelled"
@@ -92,6 +93,8 @@ def test_predict_all_writes_every_image(predicting_window, qtbot):
     win.predictor.predict_all()
     qtbot.waitUntil(lambda: bool(done), timeout=120_000)
     assert done == ["done"]
+    win.document.wait_for_saves()
+    qtbot.wait(50)  # the "saved" reports reach the image list
     project = win.document.project
     assert win.document.doc.status == "predicted"  # the open image: an undo step, saved later
     assert project.status("img1") == "predicted" and project.status("img2") == "predicted"
