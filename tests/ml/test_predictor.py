@@ -53,6 +53,7 @@ def test_instance_models_predict(name, image):
     torch.manual_seed(0)
     lm = load_model(name, "none")
     lm.model.roi_heads.detections_per_img = 10
+    lm.model.rpn._pre_nms_top_n["testing"] = lm.model.rpn._post_nms_top_n["testing"] = 50  # keep it quick
     p = Predictor(lm, "cpu", resize=64, score_threshold=0.0, mask_threshold=0.3)
     r = p.predict(image)
     assert isinstance(r, InstanceResult) and r.size == (48, 64)
