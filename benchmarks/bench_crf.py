@@ -5,7 +5,9 @@ over 21 classes (blurred boundaries, mild noise; see segstudio.ml.synthetic).
 Baseline: pydensecrf with all 21 labels at full resolution, DeepLab
 parameters.  Ours: ``segstudio.ml.crf.refine`` with the model card's settings
 (label pruning + capped working resolution).  Targets: >= 4x faster and
->= 99.5% pixel agreement with the baseline.
+>= 99.5% pixel agreement with the baseline.  Wall-clock and process CPU time
+are both reported (the latter is steadier on a busy machine); the target is
+judged on wall-clock time.
 
     python benchmarks/bench_crf.py [--repeats N] [--seeds 1,2]
 """
@@ -50,20 +52,24 @@ def main():
     for seed in (int(s) for s in args.seeds.split(",")):
         rgb, gt = scene(1500, 2000, num_classes=21, seed=seed)
         probs = soft_prediction(gt, num_classes=21, seed=seed)
-        ours_t, full_t = [], []
+        refine(rgb[:64, :64], probs[:, :64, :64], None, params)  # imports and first-call costs
+        ours_t, full_t, ours_c, full_c = [], [], [], []
         for _ in range(args.repeats):
-            t = time.perf_counter()
+            t, c = time.perf_counter(), time.process_time()
             full = plain_crf(rgb, probs, params)
             full_t.append(time.perf_counter() - t)
-            t = time.perf_counter()
+            full_c.append(time.process_time() - c)
+            t, c = time.perf_counter(), time.process_time()
             ours = refine(rgb, probs, None, params)
             ours_t.append(time.perf_counter() - t)
+            ours_c.append(time.process_time() - c)
         agree = float((ours == full).mean())
         speed = min(full_t) / min(ours_t)
+        cpu_speed = min(full_c) / min(ours_c)
         worst_speed, worst_agree = min(worst_speed, speed), min(worst_agree, agree)
         kept = int((probs.reshape(21, -1).max(1) >= params.min_prob).sum())
         print(f"seed {seed}: full 21 labels {min(full_t):6.2f} s | ours ({kept} labels, max side "
-              f"{params.max_side}) {min(ours_t):6.2f} s | speed-up {speed:5.2f}x | agreement {100 * agree:.3f}% | "
+              f"{params.max_side}) {min(ours_t):6.2f} s | speed-up {speed:5.2f}x wall, {cpu_speed:5.2f}x CPU time | agreement {100 * agree:.3f}% | "
               f"accuracy vs truth: softmax argmax {100 * (probs.argmax(0) == gt).mean():.3f}%, "
               f"full CRF {100 * (full == gt).mean():.3f}%, ours {100 * (ours == gt).mean():.3f}%", flush=True)
     ok = worst_speed >= 4 and worst_agree >= 0.995

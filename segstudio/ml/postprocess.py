@@ -41,7 +41,7 @@ def upsampled_argmax(logits, size: tuple[int, int], dense: bool = False):
         return logits.argmax(0)
     if logits.device.type != "cpu":
         return upsampled_argmax(logits, size, dense=True)
-    low = logits.argmax(0).to(torch.uint8 if C <= 256 else torch.int32).numpy()
+    low = logits.max(0).indices.to(torch.uint8 if C <= 256 else torch.int32).numpy()
     y0, y1, wy = (t.numpy() for t in _source_index(H, h, logits.device))
     x0, x1, wx = (t.numpy() for t in _source_index(W, w, logits.device))
     r0, r1 = low[y0], low[y1]
