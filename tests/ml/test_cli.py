@@ -56,7 +56,7 @@ def test_predict_instances(images, tmp_path, capsys):
     torch.manual_seed(0)
     out = tmp_path / "out"
     code = main(["predict", "--model", "maskrcnn_resnet50_fpn", "--weights", "none", "--device", "cpu",
-                 "--resize", "48", "--score-threshold", "0", "--out", str(out), str(images / "a.png")])
+                 "--resize", "48", "--score-threshold", "0", "--crf", "--out", str(out), str(images / "a.png")])
     assert code == 0, capsys.readouterr().err
     table = json.loads((out / "a_instances.json").read_text())
     ids = read_instance_png(out / "a_instances.png")
