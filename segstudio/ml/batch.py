@@ -34,6 +34,8 @@ class ImageFiles:
             return i, None, str(e)
         except OSError as e:
             return i, None, f"{self.paths[i]}: cannot read ({e.strerror or e})"
+        except Exception as e:  # a decoder bug must not end the whole batch
+            return i, None, f"{self.paths[i]}: cannot decode ({type(e).__name__}: {e})"
 
 
 def _as_is(item):
