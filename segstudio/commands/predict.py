@@ -82,12 +82,14 @@ def _download_bar():
     def progress(done: int, total: int | None) -> None:
         bar = state.get("bar")
         if bar is None:
-            bar = state["bar"] = ProgressBar(total, "downloading weights (MB)")
-        bar.set(done // (1 << 20), None if total is None else total // (1 << 20))
-        if total is not None and done >= total:
-            bar.close()
+            bar = state["bar"] = ProgressBar(total and total // (1 << 20), "downloading weights (MB)")
+        bar.set(done // (1 << 20))
 
-    return progress
+    def close() -> None:
+        if "bar" in state:
+            state.pop("bar").close()
+
+    return progress, close
 
 
 def run(args: argparse.Namespace) -> int:
@@ -113,7 +115,11 @@ def run(args: argparse.Namespace) -> int:
     params = None
     if args.crf:
         require_pydensecrf()
-    loaded = load_model(args.model, args.weights, progress=_download_bar() if rank == 0 else None)
+    progress, close_bar = _download_bar()
+    try:
+        loaded = load_model(args.model, args.weights, progress=progress if rank == 0 else None)
+    finally:
+        close_bar()
     if args.crf:
         params = CRFParams.from_dict(loaded.card.crf, iterations=args.crf_iterations,
                                      max_side=args.crf_max_side)
