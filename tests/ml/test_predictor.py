@@ -45,6 +45,8 @@ def test_semantic_models_predict(name, image):
     probs, ids = r.probabilities(0.0)
     assert probs.shape == (len(ids), 48, 64) and np.allclose(probs.sum(0), 1, atol=1e-4)
     assert set(np.unique(r.class_map)) <= set(ids.tolist())
+    top, top_ids = r.probabilities(0.0, top_k=2)
+    assert top.shape == (2, 48, 64) and set(top_ids.tolist()) <= set(ids.tolist())
     assert r.model == name and r.version == "none"
 
 
