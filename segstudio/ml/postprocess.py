@@ -41,7 +41,7 @@ def upsampled_argmax(logits, size: tuple[int, int], dense: bool = False):
         return logits.argmax(0)
     if logits.device.type != "cpu":
         return upsampled_argmax(logits, size, dense=True)
-    low = logits.argmax(0).to(torch.uint8 if C <= 256 else torch.int32).numpy()
+    low = logits.max(0).indices.to(torch.uint8 if C <= 256 else torch.int32).numpy()
     y0, y1, wy = (t.numpy() for t in _source_index(H, h, logits.device))
     x0, x1, wx = (t.numpy() for t in _source_index(W, w, logits.device))
     r0, r1 = low[y0], low[y1]
@@ -50,12 +50,13 @@ def upsampled_argmax(logits, size: tuple[int, int], dense: bool = False):
     out = a00.astype(np.int64)
     ys, xs = np.nonzero(uneven)
     if ys.size:
-        hwc = logits.permute(1, 2, 0).contiguous().numpy()
-        ly, lx = wy[ys, None], wx[xs, None]
-        yy0, yy1, xx0, xx1 = y0[ys], y1[ys], x0[xs], x1[xs]
-        top = hwc[yy0, xx0] * (1 - lx) + hwc[yy0, xx1] * lx
-        bottom = hwc[yy1, xx0] * (1 - lx) + hwc[yy1, xx1] * lx
-        out[ys, xs] = (top * (1 - ly) + bottom * ly).argmax(1)
+        flat = logits.contiguous().numpy().reshape(C, h * w)
+        ly, lx = wy[ys], wx[xs]
+        row0, row1 = y0[ys] * w, y1[ys] * w
+        col0, col1 = x0[xs], x1[xs]
+        top = flat[:, row0 + col0] * (1 - lx) + flat[:, row0 + col1] * lx
+        bottom = flat[:, row1 + col0] * (1 - lx) + flat[:, row1 + col1] * lx
+        out[ys, xs] = (top * (1 - ly) + bottom * ly).argmax(0)
     return torch.from_numpy(out)
 
 

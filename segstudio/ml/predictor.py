@@ -38,7 +38,8 @@ def as_rgb(image: Any, source: str = "image") -> np.ndarray:
         raise ModelError(f"{source}: expected an H×W×3 RGB image, got shape {a.shape}")
     if a.shape[0] < 1 or a.shape[1] < 1:
         raise ModelError(f"{source}: the image is empty")
-    return a[:, :, :3]
+    a = a[:, :, :3]
+    return a if a.flags.writeable else a.copy()  # torch wants writable memory (worker results are not)
 
 
 def _windows(length: int, tile: int, overlap: int) -> list[int]:

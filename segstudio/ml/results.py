@@ -40,13 +40,17 @@ class SemanticResult:
         peak = self.logits.softmax(0).amax(0)
         return resize_plane(peak, self.size).clamp_(0, 1).numpy().astype(np.float32, copy=False)
 
-    def probabilities(self, min_prob: float = 0.01) -> tuple[np.ndarray, np.ndarray]:
+    def probabilities(self, min_prob: float = 0.01, top_k: int | None = None) -> tuple[np.ndarray, np.ndarray]:
         """(probs, class_ids): softmax at the working resolution restricted to the classes
-        reaching ``min_prob`` somewhere (renormalised), float32 (K, h, w), and their label ids."""
+        reaching ``min_prob`` somewhere (at most ``top_k`` of them, the most probable;
+        renormalised), float32 (K, h, w), and their label ids."""
         from segstudio.ml.postprocess import kept_classes
 
         probs = self.logits.softmax(0)
         keep = kept_classes(probs, min_prob)
+        if top_k is not None and len(keep) > top_k:
+            peak = probs[keep].flatten(1).amax(1).numpy()
+            keep = np.sort(keep[np.argsort(-peak, kind="stable")[:top_k]])
         sub = probs[keep]
         sub = sub / sub.sum(0, keepdim=True).clamp_(min=1e-12)
         return np.ascontiguousarray(sub.numpy(), dtype=np.float32), self.lut[keep].astype(np.int64)
