@@ -27,7 +27,7 @@ from segstudio import __version__
 from segstudio.core.labels import VOID_ID
 from segstudio.errors import FormatError
 from segstudio.formats.coco_json import CocoJsonWriter
-from segstudio.formats.coco_masks import encode_rle, exact_polygons, rle_area_bbox
+from segstudio.formats.coco_masks import encode_rle, exact_polygons, rle_area_bbox, rles_by_value
 from segstudio.formats.export_common import DatasetWriter, ExportSummary, run_export
 from segstudio.formats.export_images import export_image
 from segstudio.formats.staging import CancelFn, ProgressFn
@@ -53,19 +53,10 @@ def coco_categories(labels, thing: set[int] | None = None) -> list[dict]:
     return cats
 
 
-def _box(mask: np.ndarray) -> tuple[int, int, int, int] | None:
-    rows = np.flatnonzero(mask.any(axis=1))
-    if rows.size == 0:
-        return None
-    cols = np.flatnonzero(mask[rows[0]:rows[-1] + 1].any(axis=0))
-    return int(rows[0]), int(cols[0]), int(rows[-1]) + 1, int(cols[-1]) + 1
-
-
-def _segmentation(mask: np.ndarray, polygons: bool, stats: dict) -> tuple[object, int, list[float]]:
-    rle = encode_rle(mask)
+def _with_polygons(rle: dict, mask_fn, polygons: bool, stats: dict) -> tuple[object, int, list[float]]:
     area, bbox = rle_area_bbox(rle)
-    if polygons:
-        polys = exact_polygons(mask, _box(mask))
+    if polygons and area:
+        polys = exact_polygons(mask_fn(), _box_from_bbox(bbox))
         if polys is not None:
             stats["polygons"] += 1
             return polys, area, bbox
@@ -73,38 +64,41 @@ def _segmentation(mask: np.ndarray, polygons: bool, stats: dict) -> tuple[object
     return rle, area, bbox
 
 
+def _box_from_bbox(bbox: list[float]) -> tuple[int, int, int, int]:
+    x, y, w, h = (int(v) for v in bbox)
+    return y, x, y + h, x + w
+
+
 def image_annotations(ann, cats: set[int], polygons: bool = False, unassigned: str = "crowd",
                       stats: dict | None = None):
     """Yield (category_id, segmentation, area, bbox, iscrowd) for one annotation."""
     stats = stats if stats is not None else {"polygons": 0, "rle_kept": 0, "skipped_px": 0}
-    # Masks are made from the transposed maps, so that ``m.T`` is the
-    # Fortran-ordered array pycocotools encodes, without a copy per mask.
+    h, w = ann.shape
+    # The transposed maps hold the pixels in COCO's column-major order.
     inst_t = cv2.transpose(ann.instance_map)
-    sizes = np.bincount(inst_t.ravel()) if ann.instances else np.zeros(1, np.int64)
-    for k in sorted(ann.instances):
-        cls = ann.instances[k].class_id
-        if cls not in cats or k >= sizes.size or sizes[k] == 0:
-            continue
-        mask = (inst_t == k).T
-        seg, area, bbox = _segmentation(mask, polygons, stats)
-        yield cls, seg, area, bbox, 0
+    ids = [k for k in sorted(ann.instances) if ann.instances[k].class_id in cats]
+    rles = rles_by_value(inst_t, ids, h, w) if ids else {}
+    for k in ids:
+        if k in rles:  # an instance in the table without pixels is not an object
+            seg, area, bbox = _with_polygons(rles[k], lambda k=k: (inst_t == k).T, polygons, stats)
+            yield ann.instances[k].class_id, seg, area, bbox, 0
     free_t = cv2.transpose(ann.class_map)
     free_t[inst_t > 0] = VOID_ID
     counts = np.bincount(free_t.ravel(), minlength=256)
-    for cls in np.flatnonzero(counts[:VOID_ID]).tolist():
-        if cls not in cats:
-            continue
-        region = (free_t == cls).T
-        if unassigned == "skip":
-            stats["skipped_px"] += int(counts[cls])
-        elif unassigned == "crowd":
-            rle = encode_rle(region)
+    classes = [c for c in np.flatnonzero(counts[:VOID_ID]).tolist() if c in cats]
+    if unassigned == "skip":
+        stats["skipped_px"] += int(sum(counts[c] for c in classes))
+    elif unassigned == "crowd":
+        for cls, rle in rles_by_value(free_t, classes, h, w).items():
             area, bbox = rle_area_bbox(rle)
             yield cls, rle, area, bbox, 1
-        else:
-            n, comp = cv2.connectedComponents(np.ascontiguousarray(region, dtype=np.uint8), connectivity=8)
+    else:
+        for cls in classes:
+            n, comp = cv2.connectedComponents(np.ascontiguousarray((free_t == cls).T, dtype=np.uint8),
+                                              connectivity=8)
             for i in range(1, n):
-                seg, area, bbox = _segmentation(comp == i, polygons, stats)
+                mask = comp == i
+                seg, area, bbox = _with_polygons(encode_rle(mask), lambda m=mask: m, polygons, stats)
                 yield cls, seg, area, bbox, 0
 
 
@@ -127,7 +121,8 @@ class CocoWriter(DatasetWriter):
         self.stats = {"polygons": 0, "rle_kept": 0, "skipped_px": 0}
         self.ann_id = 0
 
-    def add(self, image_id: int, key: str, ann, src: Path) -> None:
+    def add(self, item) -> None:
+        image_id, key, ann, src = item.image_id, item.key, item.ann, item.src
         rel = self.plan.project.entry(key).relpath
         self.count_image(export_image(src, self.folder / rel, (ann.width, ann.height)))
         w = self.writers[self.plan.split_of(key)]

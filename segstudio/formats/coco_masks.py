@@ -64,3 +64,39 @@ def exact_polygons(mask: np.ndarray, box: tuple[int, int, int, int] | None = Non
     if not np.array_equal(back.astype(bool), mask.astype(bool)):
         return None
     return polys
+
+
+def rles_by_value(map_t: np.ndarray, values, height: int, width: int) -> dict[int, dict]:
+    """Compressed RLEs of ``map == v`` for each v in ``values``, from one pass over the map.
+
+    ``map_t`` is the label map transposed (C-ordered W×H), i.e. the original
+    in COCO's column-major pixel order.  The runs of equal values are found
+    once; each value's RLE counts are then built from its own runs only, which
+    is much cheaper than a full-image mask and ``encode`` per value.
+    Identical to ``encode_rle(map == v)``.
+    """
+    flat = map_t.ravel()
+    n = flat.size
+    change = np.flatnonzero(flat[1:] != flat[:-1]) + 1
+    starts = np.concatenate(([0], change))
+    ends = np.concatenate((change, [n]))
+    vals = flat[starts]
+    order = np.argsort(vals, kind="stable")
+    sorted_vals = vals[order]
+    out: dict[int, dict] = {}
+    for v in values:
+        lo, hi = np.searchsorted(sorted_vals, v, "left"), np.searchsorted(sorted_vals, v, "right")
+        if lo == hi:
+            continue
+        sel = order[lo:hi]
+        s, e = starts[sel], ends[sel]
+        counts = np.empty(2 * len(s) + 1, np.int64)
+        counts[0] = s[0]
+        counts[2:-1:2] = s[1:] - e[:-1]
+        counts[1::2] = e - s
+        counts[-1] = n - e[-1]
+        if counts[-1] == 0:
+            counts = counts[:-1]
+        rle = mask_utils.frPyObjects({"size": [height, width], "counts": counts.tolist()}, height, width)
+        out[int(v)] = {"size": [height, width], "counts": rle["counts"].decode("ascii")}
+    return out

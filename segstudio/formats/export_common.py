@@ -56,6 +56,40 @@ class ExportPlan:
         self._val = set(self.val)
 
 
+def _signature(path: Path):
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return st.st_ino, st.st_size, st.st_mtime_ns
+
+
+@dataclass
+class ExportItem:
+    """One image on its way out: the loaded annotation and where it came from."""
+
+    image_id: int
+    key: str
+    ann: object
+    src: Path                      # the image file
+    saved: dict[str, Path]         # the annotation's files in the project
+    _before: dict = field(default_factory=dict, repr=False)
+
+    def saved_bytes(self, layer: str) -> bytes | None:
+        """The bytes of a saved annotation file exactly as ``ann`` was loaded from, or None.
+
+        None when the file was replaced since it was loaded (an autosave during
+        the export): the caller then encodes ``ann`` itself.
+        """
+        path = self.saved[layer]
+        before = self._before.get(layer)
+        try:
+            data = path.read_bytes()
+        except OSError:
+            return None
+        return data if before is not None and _signature(path) == before else None
+
+
 class DatasetWriter:
     """One output format.  ``begin`` once, ``add`` per image (in ``plan.keys`` order), ``finish`` once."""
 
@@ -64,7 +98,7 @@ class DatasetWriter:
     def begin(self, plan: ExportPlan, folder: Path, summary: ExportSummary) -> None:
         self.plan, self.folder, self.summary = plan, folder, summary
 
-    def add(self, image_id: int, key: str, ann, src: Path) -> None:
+    def add(self, item: ExportItem) -> None:
         raise NotImplementedError
 
     def finish(self) -> None:
@@ -119,14 +153,17 @@ def run_export(project, targets: list[tuple[DatasetWriter, str | os.PathLike]], 
             w.begin(plan, folder, summary)
         for image_id, key in enumerate(keys, start=1):
             job.check()
+            saved = project.annotation_files(key)
+            before = {"class": _signature(saved["class"])}
             ann = project.load_annotation(key)
             src = project.image_path(key)
             if ann is None:
                 raise FormatError(f"{src}: marked labelled but its annotation files are missing; "
                                   "open the project to re-save it")
+            item = ExportItem(image_id, key, ann, src, saved, before)
             for w in writers:
-                w.add(image_id, key, ann, src)
-            del ann
+                w.add(item)
+            del ann, item
             job.step(key)
         for w in writers:
             w.finish()

@@ -10,7 +10,6 @@ folders the user chose.  Non-ASCII names are fine.
 from __future__ import annotations
 
 import re
-import unicodedata
 from pathlib import Path, PurePosixPath
 
 from segstudio.errors import FormatError
@@ -34,7 +33,7 @@ def safe_relpath(name: object, source: str, field: str = "file_name") -> str:
                           "chosen folder is read. Make it relative to the image folder, without '..'")
     if not parts:
         raise FormatError(f"{source}: {field} {name!r} is not a file name")
-    return unicodedata.normalize("NFC", "/".join(parts))
+    return "/".join(parts)
 
 
 def inside(root: Path, rel: str, source: str) -> Path:

@@ -109,7 +109,8 @@ class PanopticWriter(DatasetWriter):
             (folder / f"panoptic_{s}").mkdir()
             self.writers[s] = CocoJsonWriter(folder / f"panoptic_{s}.json", head)
 
-    def add(self, image_id: int, key: str, ann, src: Path) -> None:
+    def add(self, item) -> None:
+        image_id, key, ann, src = item.image_id, item.key, item.ann, item.src
         rel = self.plan.project.entry(key).relpath
         self.count_image(export_image(src, self.folder / rel, (ann.width, ann.height)))
         s = self.plan.split_of(key)

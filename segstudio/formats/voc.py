@@ -18,8 +18,10 @@ from __future__ import annotations
 
 import io
 import os
+import struct
 from pathlib import Path
 
+import cv2
 import numpy as np
 from PIL import Image
 
@@ -44,13 +46,37 @@ def palette_png(ids: np.ndarray, palette: np.ndarray) -> bytes:
     return buf.getvalue()
 
 
+def is_palette_png(data: bytes, width: int, height: int, palette: np.ndarray) -> bool:
+    """True for an 8-bit, non-interlaced palette PNG of this size whose palette is exactly ``palette``."""
+    if data[:8] != b"\x89PNG\r\n\x1a\n" or data[12:16] != b"IHDR":
+        return False
+    w, h = struct.unpack(">II", data[16:24])
+    bit_depth, color_type, interlace = data[24], data[25], data[28]
+    if (w, h, bit_depth, color_type, interlace) != (width, height, 8, 3, 0):
+        return False
+    pos = 8
+    while pos + 8 <= len(data):
+        length = struct.unpack(">I", data[pos:pos + 4])[0]
+        kind = data[pos + 4:pos + 8]
+        if kind == b"PLTE":
+            return data[pos + 8:pos + 8 + length] == np.asarray(palette, np.uint8).tobytes()
+        if kind in (b"IDAT", b"IEND"):
+            return False
+        pos += 12 + length
+    return False
+
+
 def object_ids(ann, source: str) -> np.ndarray:
     """VOC object map: instances numbered 1..N in id order, 0 elsewhere, 255 on void."""
     ids = sorted(ann.instances)
     if len(ids) > MAX_VOC_OBJECTS:
         raise FormatError(f"{source}: {len(ids)} instances; Pascal VOC object masks hold at most "
                           f"{MAX_VOC_OBJECTS}. Export it to COCO instead")
-    if ids:
+    if ids and max(ids) <= 255:  # the common case: a 256-entry table lookup (fast)
+        lut = np.zeros(256, np.uint8)
+        lut[ids] = np.arange(1, len(ids) + 1, dtype=np.uint8)
+        obj = cv2.LUT(ann.instance_map.astype(np.uint8), lut)
+    elif ids:
         lut = np.zeros(max(ids) + 1, np.uint8)
         lut[ids] = np.arange(1, len(ids) + 1, dtype=np.uint8)
         obj = lut[ann.instance_map]
@@ -73,11 +99,15 @@ class VocWriter(DatasetWriter):
         self.class_pal = plan.project.labels.palette()
         self.obj_pal = voc_palette()
 
-    def add(self, image_id: int, key: str, ann, src: Path) -> None:
-        name = self.names[key]
+    def add(self, item) -> None:
+        ann, src, name = item.ann, item.src, self.names[item.key]
         self.count_image(export_image(src, self.dirs["JPEGImages"] / f"{name}.jpg", (ann.width, ann.height),
                                       jpeg=True))
-        (self.dirs["SegmentationClass"] / f"{name}.png").write_bytes(palette_png(ann.class_map, self.class_pal))
+        # The project already stores the class map as a palette PNG: reuse it when it is exactly what VOC wants.
+        data = item.saved_bytes("class")
+        if data is None or not is_palette_png(data, ann.width, ann.height, self.class_pal):
+            data = palette_png(ann.class_map, self.class_pal)
+        (self.dirs["SegmentationClass"] / f"{name}.png").write_bytes(data)
         obj = object_ids(ann, str(src))
         (self.dirs["SegmentationObject"] / f"{name}.png").write_bytes(palette_png(obj, self.obj_pal))
         self.summary.annotations += len(ann.instances)

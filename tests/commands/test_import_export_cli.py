@@ -86,3 +86,12 @@ def test_help_lists_commands_without_heavy_imports():
     help_text = subprocess.run([sys.executable, "-m", "segstudio", "--help"], cwd=REPO, capture_output=True,
                                text=True).stdout
     assert "import" in help_text and "export" in help_text
+
+
+def test_export_several_formats_in_one_pass(tmp_path, capsys):
+    make_project(tmp_path / "proj", names=("a.png", "b.png"))
+    assert main(["export", str(tmp_path / "proj"), "--format", "voc,coco", "--out", str(tmp_path / "out")]) == 0
+    assert (tmp_path / "out" / "voc" / "VOCdevkit").is_dir()
+    assert (tmp_path / "out" / "coco" / "instances_train.json").is_file()
+    assert main(["export", str(tmp_path / "proj"), "--format", "voc,tiff", "--out", str(tmp_path / "o2")]) == 2
+    assert "choose from voc, coco, panoptic" in capsys.readouterr().err

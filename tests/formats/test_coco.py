@@ -180,3 +180,61 @@ def test_background_not_a_category_but_other_class_zero_is(tmp_path):
     export_coco(p, tmp_path / "out", val_fraction=0)
     cats = json.loads((tmp_path / "out" / "instances_train.json").read_text())["categories"]
     assert [c["name"] for c in cats] == ["Sky", "Road"]
+
+
+def test_export_all_writes_each_format_like_the_single_exports(tmp_path):
+    from segstudio.formats.export_common import export_all
+    from segstudio.formats.voc import export_voc
+
+    p = make_project(tmp_path / "proj")
+    loads = []
+    original = p.load_annotation
+
+    def counting(key):
+        loads.append(key)
+        return original(key)
+
+    p.load_annotation = counting
+    out = export_all(p, {"voc": tmp_path / "all" / "voc", "coco": tmp_path / "all" / "coco"}, seed=1,
+                     polygons=True)
+    assert len(loads) == 5  # each annotation decoded once for both formats
+    assert set(out) == {"voc", "coco"} and out["coco"].images == 5
+    export_voc(p, tmp_path / "voc", seed=1)
+    export_coco(p, tmp_path / "coco", seed=1, polygons=True)
+    for sub in ("instances_train.json", "instances_val.json"):
+        assert (tmp_path / "all" / "coco" / sub).read_bytes() == (tmp_path / "coco" / sub).read_bytes()
+    cmp = filecmp.dircmp(tmp_path / "all" / "voc", tmp_path / "voc")
+    assert not cmp.left_only and not cmp.right_only and not cmp.diff_files
+
+
+def test_export_all_failure_leaves_no_folder(tmp_path):
+    from segstudio.errors import SegStudioError
+    from segstudio.formats.export_common import export_all
+
+    p = make_project(tmp_path / "proj", names=("a.png", "b.png"))
+    (tmp_path / "proj" / "b.png").write_bytes(b"not a png")
+    with pytest.raises(SegStudioError, match="b.png"):
+        export_all(p, {"voc": tmp_path / "out" / "voc", "coco": tmp_path / "out" / "coco"})
+    assert not (tmp_path / "out" / "voc").exists() and not (tmp_path / "out" / "coco").exists()
+    assert list((tmp_path / "out").iterdir()) == []
+    with pytest.raises(SegStudioError, match="overlaps"):
+        export_all(p, {"voc": tmp_path / "x", "coco": tmp_path / "x" / "coco"})
+
+
+def test_rles_from_runs_equal_pycocotools_encode():
+    import cv2
+
+    from segstudio.formats.coco_masks import encode_rle, rles_by_value
+
+    rng = np.random.default_rng(0)
+    for t in range(150):
+        h, w = int(rng.integers(1, 20)), int(rng.integers(1, 20))
+        m = rng.integers(0, 4, (h, w)).astype(np.int32)
+        if t % 3 == 0:
+            m[:] = int(rng.integers(0, 4))
+        got = rles_by_value(cv2.transpose(m), [0, 1, 2, 3, 9], h, w)
+        for v in (0, 1, 2, 3, 9):
+            if (m == v).any():
+                assert got[v] == encode_rle(m == v)
+            else:
+                assert v not in got

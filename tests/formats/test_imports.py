@@ -301,3 +301,12 @@ def test_masks_import_duplicate_image_names_are_refused(tmp_path):
     write_image(img / "x1.jpg", H, W)  # x1.png and x1.jpg: which one does masks/x1.png belong to?
     with pytest.raises(FormatError, match="two image files are named 'x1'"):
         import_masks(img, tmp_path / "proj", msk, read_label_file(lf))
+
+
+def test_coco_image_that_is_not_an_image_is_named(tmp_path):
+    src = _coco_dataset(tmp_path, annotations=[])
+    (src.parent / "a.jpg").write_bytes(b"garbage")
+    with pytest.raises(SegStudioError) as info:
+        import_coco(src, tmp_path / "proj")
+    assert str(src.parent / "a.jpg") in str(info.value) and "partial" not in str(info.value)
+    assert not (tmp_path / "proj").exists()

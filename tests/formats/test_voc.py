@@ -227,3 +227,34 @@ def test_non_ascii_names_reach_torchvision(tmp_path):
     for i, path in enumerate(ds.images):
         key = "ñandú" if "ñandú" in path else "日本/写真"
         assert np.array_equal(np.array(ds[i][1]), p.load_annotation(key).class_map)
+
+
+def test_saved_class_png_is_reused_only_while_unchanged(tmp_path):
+    from segstudio.formats.export_common import ExportItem, _signature
+
+    p = make_project(tmp_path / "proj", names=("a.png",))
+    export_voc(p, tmp_path / "out")
+    saved = p.annotation_files("a")
+    out = tmp_path.joinpath("out", *VOC, "SegmentationClass", "a.png")
+    assert out.read_bytes() == saved["class"].read_bytes()
+    item = ExportItem(1, "a", p.load_annotation("a"), p.image_path("a"), saved, {"class": _signature(saved["class"])})
+    assert item.saved_bytes("class") == saved["class"].read_bytes()
+    p.save_annotation("a", p.load_annotation("a"))  # an autosave replaces the file
+    assert item.saved_bytes("class") is None
+
+
+def test_flat_names_are_unique_also_without_case():
+    from segstudio.formats.names import flat_names
+
+    names = flat_names(["a/b", "a__b", "A__B", "x", " y "])
+    assert names["a/b"] == "a__b" and len(set(n.casefold() for n in names.values())) == 5
+    assert names["a__b"] == "a__b~2" and names["A__B"] == "A__B~3" and names[" y "] == "y"
+
+
+def test_safe_relpath():
+    from segstudio.formats.names import safe_relpath
+
+    assert safe_relpath("dir\\sub/./ñ.jpg", "src") == "dir/sub/ñ.jpg"
+    for bad in ("../x.jpg", "a/../../x.jpg", "/etc/passwd", "C:/x.jpg", "\\\\server\\x.jpg", "", "a\x00b", 5):
+        with pytest.raises(FormatError):
+            safe_relpath(bad, "src")

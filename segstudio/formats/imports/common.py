@@ -22,7 +22,7 @@ import numpy as np
 
 from segstudio.core.annotation import Annotation
 from segstudio.core.labels import VOID_ID, LabelSet
-from segstudio.errors import FormatError
+from segstudio.errors import FormatError, ImageLoadError
 from segstudio.formats.images import image_size
 from segstudio.formats.project import Project
 from segstudio.formats.staging import CancelFn, Job, ProgressFn, StagedFolder, check_disjoint
@@ -132,7 +132,10 @@ def build_project(project_dir: str | os.PathLike, labels: LabelSet, items: list[
             key = keys.get(it.rel)
             if key is None:
                 raise FormatError(f"{it.src}: not recognised as an image file (supported extensions: jpg, png, ...)")
-            w, h = image_size(tmp / it.rel)
+            try:
+                w, h = image_size(tmp / it.rel)
+            except ImageLoadError as e:
+                raise ImageLoadError(f"{it.src}: {str(e).split(': ', 1)[-1]}") from None
             if it.declared_size is not None and tuple(it.declared_size) != (w, h):
                 raise FormatError(f"{it.src}: is {w}×{h} but the dataset says {it.declared_size[0]}×"
                                   f"{it.declared_size[1]}; fix the dataset's width/height or use the right image")
