@@ -19,7 +19,7 @@ from segstudio import __version__
 from segstudio.errors import SegStudioError
 
 # Subcommand modules, in the order --help lists them.
-COMMANDS = ["import_", "export", "evaluate"]
+COMMANDS = ["import_", "export", "predict", "evaluate", "models"]
 
 
 def _command_modules():
@@ -29,11 +29,13 @@ def _command_modules():
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="segstudio",
+        usage="segstudio [PATH] | segstudio COMMAND [options]",
         description="Predict, correct and fine-tune segmentation masks. "
-                    "Run without a command to open the app.",
+                    "`segstudio` alone opens the app; `segstudio PATH` opens it on an image, "
+                    "a folder of images or a project.",
     )
     parser.add_argument("--version", action="version", version=f"segstudio {__version__}")
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", prog="segstudio")
     for mod in _command_modules():
         p = sub.add_parser(mod.NAME, help=mod.HELP, description=mod.__doc__)
         mod.add_arguments(p)
@@ -41,8 +43,30 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def wants_app(argv: list[str]) -> bool:
+    """``segstudio`` alone or ``segstudio PATH`` (not a command, not an option) opens the app."""
+    if not argv:
+        return True
+    if len(argv) != 1 or argv[0].startswith("-"):
+        return False
+    return argv[0] not in {mod.NAME for mod in _command_modules()}
+
+
+def launch_app(path: str | None) -> int:
+    """Import Qt only now, so --help and the commands never load it."""
+    try:
+        from segstudio.app.main import launch
+    except ImportError as e:
+        print(f"error: the app needs PySide6 ({e}); install it with pip install PySide6-Essentials",
+              file=sys.stderr)
+        return 2
+    return launch(path)
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
+    if wants_app(argv):
+        return launch_app(argv[0] if argv else None)
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.command is None:

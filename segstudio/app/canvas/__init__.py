@@ -1,0 +1,1 @@
+"""The canvas: image + colourised overlay, zoom/pan, pointer events to tools."""

@@ -1,0 +1,24 @@
+"""Small helpers shared by the panels."""
+
+from __future__ import annotations
+
+from PySide6.QtGui import QColor, QIcon, QPainter, QPixmap
+
+from segstudio.app.canvas.overlay import HATCH_DARK, HATCH_PERIOD
+
+
+def swatch(rgb, void: bool = False, size: int = 14) -> QIcon:
+    """A colour square (striped for void, as on the canvas)."""
+    pm = QPixmap(size, size)
+    pm.fill(QColor(*[int(c) for c in rgb]))
+    p = QPainter(pm)
+    if void:
+        p.setPen(QColor(*HATCH_DARK))
+        half = HATCH_PERIOD // 2
+        for d in range(-size, 2 * size, HATCH_PERIOD):
+            for k in range(half):
+                p.drawLine(d + k, 0, d + k - size, size)
+    p.setPen(QColor(20, 20, 20))
+    p.drawRect(0, 0, size - 1, size - 1)
+    p.end()
+    return QIcon(pm)

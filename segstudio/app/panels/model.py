@@ -1,0 +1,148 @@
+"""The model panel: model, weights, device, CRF, score threshold, predict, progress, cancel."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from PySide6.QtCore import Signal, Slot
+from PySide6.QtWidgets import (QCheckBox, QComboBox, QDoubleSpinBox, QFileDialog, QFormLayout,
+                               QHBoxLayout, QLabel, QProgressBar, QPushButton, QSpinBox,
+                               QVBoxLayout, QWidget)
+
+
+@dataclass
+class ModelChoice:
+    """What the panel asks the predictor to do."""
+
+    model: str
+    weights: str = "default"            # "default" | "none" | a checkpoint path
+    crf: bool = False
+    crf_params: dict = field(default_factory=dict)
+    score_threshold: float = 0.5
+    keep_user: bool = True
+
+
+class ModelPanel(QWidget):
+    predict_this = Signal()
+    predict_all = Signal()
+    cancel = Signal()
+    choice_changed = Signal()
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.model_box = QComboBox()
+        self.model_box.setToolTip("torchvision architecture (semantic or instance)")
+        self.weights_box = QComboBox()
+        self.weights_box.setEditable(True)
+        self.weights_box.addItems(["default", "none"])
+        self.weights_box.setToolTip("default: the published weights (downloaded once); none: untrained; "
+                                    "or a segstudio checkpoint file")
+        browse = QPushButton("…")
+        browse.setFixedWidth(28)
+        browse.setToolTip("Choose a checkpoint file")
+        browse.clicked.connect(self._browse)
+        wrow = QHBoxLayout()
+        wrow.addWidget(self.weights_box, 1)
+        wrow.addWidget(browse)
+        self.device_label = QLabel("not loaded yet")
+        self.crf_box = QCheckBox("dense CRF")
+        self.crf_iters = QSpinBox(minimum=1, maximum=20, value=5)
+        self.crf_sxy = QDoubleSpinBox(minimum=1, maximum=300, value=80, decimals=0)
+        self.crf_srgb = QDoubleSpinBox(minimum=1, maximum=100, value=13, decimals=0)
+        self.crf_compat = QDoubleSpinBox(minimum=0, maximum=50, value=10, decimals=1)
+        for w, tip in ((self.crf_iters, "mean-field iterations"), (self.crf_sxy, "bilateral spatial scale (px)"),
+                       (self.crf_srgb, "bilateral colour scale"), (self.crf_compat, "bilateral weight")):
+            w.setToolTip(tip)
+        crf_row = QHBoxLayout()
+        for w in (self.crf_iters, self.crf_sxy, self.crf_srgb, self.crf_compat):
+            crf_row.addWidget(w)
+        self.threshold = QDoubleSpinBox(minimum=0.0, maximum=1.0, value=0.5, singleStep=0.05, decimals=2)
+        self.threshold.setToolTip("instance models: detections below this score are dropped")
+        self.keep_user = QCheckBox("keep pixels I painted")
+        self.keep_user.setChecked(True)
+        form = QFormLayout()
+        form.addRow("Model", self.model_box)
+        form.addRow("Weights", wrow)
+        form.addRow("Device", self.device_label)
+        form.addRow(self.crf_box)
+        form.addRow("CRF it/sxy/srgb/w", crf_row)
+        form.addRow("Score ≥", self.threshold)
+        form.addRow(self.keep_user)
+        self.this_btn = QPushButton("Predict this image")
+        self.all_btn = QPushButton("Predict all")
+        self.cancel_btn = QPushButton("Cancel")
+        self.cancel_btn.setEnabled(False)
+        brow = QHBoxLayout()
+        for b in (self.this_btn, self.all_btn, self.cancel_btn):
+            brow.addWidget(b)
+        self.progress = QProgressBar()
+        self.progress.setRange(0, 1)
+        self.progress.setValue(0)
+        self.progress.setTextVisible(True)
+        self.progress.setVisible(False)
+        self.message = QLabel("")
+        self.message.setWordWrap(True)
+        lay = QVBoxLayout(self)
+        lay.setContentsMargins(4, 4, 4, 4)
+        lay.addLayout(form)
+        lay.addLayout(brow)
+        lay.addWidget(self.progress)
+        lay.addWidget(self.message)
+        lay.addStretch(1)
+        self.this_btn.clicked.connect(self.predict_this)
+        self.all_btn.clicked.connect(self.predict_all)
+        self.cancel_btn.clicked.connect(self.cancel)
+        self.crf_box.toggled.connect(self._crf_enabled)
+        self._crf_enabled(False)
+        for sig in (self.model_box.currentIndexChanged, self.weights_box.currentTextChanged,
+                    self.crf_box.toggled, self.threshold.valueChanged):
+            sig.connect(self.choice_changed)
+
+    def set_models(self, entries: list[tuple[str, str]], current: str | None = None) -> None:
+        """entries: (name, description) pairs."""
+        self.model_box.blockSignals(True)
+        self.model_box.clear()
+        for name, text in entries:
+            self.model_box.addItem(text, name)
+        i = self.model_box.findData(current) if current else -1
+        self.model_box.setCurrentIndex(max(0, i))
+        self.model_box.blockSignals(False)
+
+    def choice(self) -> ModelChoice | None:
+        name = self.model_box.currentData()
+        if not name:
+            return None
+        return ModelChoice(
+            model=name, weights=self.weights_box.currentText().strip() or "default", crf=self.crf_box.isChecked(),
+            crf_params={"iterations": self.crf_iters.value(), "bilateral_sxy": self.crf_sxy.value(),
+                        "bilateral_srgb": self.crf_srgb.value(), "bilateral_compat": self.crf_compat.value()},
+            score_threshold=self.threshold.value(), keep_user=self.keep_user.isChecked())
+
+    def set_busy(self, busy: bool, message: str = "") -> None:
+        self.this_btn.setEnabled(not busy)
+        self.all_btn.setEnabled(not busy)
+        self.cancel_btn.setEnabled(busy)
+        self.progress.setVisible(busy)
+        if busy:
+            self.progress.setRange(0, 0)  # busy indicator until the first progress report
+        else:
+            self.progress.setRange(0, 1)
+            self.progress.setValue(0)
+        self.message.setText(message)
+
+    def show_progress(self, done: int, total: int, message: str) -> None:
+        self.progress.setRange(0, max(1, total))
+        self.progress.setValue(done)
+        if message:
+            self.message.setText(message)
+
+    @Slot()
+    def _browse(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, "Choose a checkpoint", "", "Checkpoints (*.pt *.pth);;All files (*)")
+        if path:
+            self.weights_box.setEditText(path)
+
+    @Slot(bool)
+    def _crf_enabled(self, on: bool) -> None:
+        for w in (self.crf_iters, self.crf_sxy, self.crf_srgb, self.crf_compat):
+            w.setEnabled(on)

@@ -1,0 +1,209 @@
+"""Prediction from the app: requests go to a worker, results come back as undo steps.
+
+``PredictController`` sends "predict this image" / "predict all" to a
+``JobRunner``.  A result is applied only if it is still current (same image,
+newest request); an accepted prediction is one undo step and keeps the pixels
+the user painted unless the panel says otherwise.  Results of "predict all"
+for images other than the open one go straight into the project files.
+"""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QObject, Qt, Signal, Slot
+from PySide6.QtWidgets import QProgressDialog
+
+from segstudio.app import predict_job
+from segstudio.app.workers import JobResult, JobRunner
+from segstudio.core import edits
+from segstudio.errors import SegStudioError
+
+KIND = "predict"
+
+
+class PredictController(QObject):
+    error = Signal(str)
+    applied = Signal(str)     # key of the image a prediction was applied to
+    finished = Signal(str)    # "done" | "cancelled" | "failed", for every request
+
+    def __init__(self, document, panel, settings, parent=None):
+        super().__init__(parent)
+        self.document, self.panel, self.settings = document, panel, settings
+        self.runner = JobRunner(max_threads=1, parent=self)
+        self.dropped = 0  # stale results thrown away (for tests and the status line)
+        self._download: QProgressDialog | None = None
+        self._choice = None
+        panel.predict_this.connect(self.predict_this)
+        panel.predict_all.connect(self.predict_all)
+        panel.cancel.connect(self.cancel)
+        panel.choice_changed.connect(self._remember_choice)
+        self._load_models()
+
+    # -- model list ---------------------------------------------------------------------
+    def _load_models(self) -> None:
+        """The registry reads small JSON cards; torch is not imported for this."""
+        try:
+            entries = predict_job.model_entries()
+        except (SegStudioError, ImportError) as e:
+            self.panel.message.setText(f"no models available: {e}")
+            entries = []
+        self.panel.set_models(entries, self.settings.get("model"))
+        w = self.settings.get("weights")
+        self.panel.weights_box.setEditText(w)
+        self.panel.crf_box.setChecked(self.settings.get("crf"))
+        self.panel.threshold.setValue(self.settings.get("score_threshold"))
+
+    @Slot()
+    def _remember_choice(self) -> None:
+        c = self.panel.choice()
+        if c is not None:
+            self.settings.set("model", c.model)
+            self.settings.set("weights", c.weights)
+            self.settings.set("crf", c.crf)
+            self.settings.set("score_threshold", c.score_threshold)
+
+    # -- requests -------------------------------------------------------------------------
+    def _start(self, keys: list[str], single: bool) -> bool:
+        doc = self.document
+        choice = self.panel.choice()
+        if doc.project is None or not keys:
+            self.error.emit("open an image or a folder first")
+            return False
+        if choice is None:
+            self.error.emit("no model available; check that the models/ folder of segstudio is present")
+            return False
+        self._choice = choice
+        labels = doc.project.labels
+        paths = [(k, str(doc.project.image_path(k))) for k in keys]
+        fn = (lambda ctx: predict_job.predict_one(paths[0][1], choice, labels, ctx)) if single else \
+            (lambda ctx: predict_job.predict_many(paths, choice, labels, ctx))
+
+        def connect(job):
+            job.signals.progress.connect(self._on_progress)
+            job.signals.partial.connect(self._on_batch_item)
+            job.signals.result.connect(self._on_single if single else self._on_batch_done)
+            job.signals.error.connect(self._on_error)
+            job.signals.finished.connect(self._on_finished)
+        self.job = self.runner.submit(KIND, keys[0] if single else None, fn, connect)
+        self.panel.set_busy(True, f"predicting {len(keys)} image{'s' if len(keys) > 1 else ''} with {choice.model}…")
+        return True
+
+    @Slot()
+    def predict_this(self) -> bool:
+        return self._start([self.document.key] if self.document.key else [], single=True)
+
+    @Slot()
+    def predict_all(self) -> bool:
+        keys = [e.key for e in self.document.project.images] if self.document.project else []
+        return self._start(keys, single=False)
+
+    @Slot()
+    def cancel(self) -> None:
+        if self.runner.running(KIND):
+            self.panel.message.setText("cancelling…")
+        self.runner.cancel(KIND)
+        self._close_download()
+
+    def shutdown(self) -> None:
+        self.runner.cancel(KIND)
+        self.runner.wait(5000)
+
+    # -- results (GUI thread) ----------------------------------------------------------------
+    def _on_progress(self, done: int, total: int, message: str) -> None:
+        if message.startswith(predict_job.DOWNLOAD):
+            self._show_download(done, total, message[len(predict_job.DOWNLOAD):])
+            return
+        self._close_download()
+        self.panel.show_progress(done, total, message)
+
+    def _on_single(self, result: JobResult) -> None:
+        # dropped if a newer request was made or another image is open now
+        if not self.runner.is_current(result, self.document.key):
+            self.dropped += 1
+            return
+        self._accept(result)
+
+    def _on_batch_item(self, result: JobResult) -> None:
+        if not self.runner.is_current(result):
+            self.dropped += 1
+            return
+        self._accept(result)
+
+    def _on_batch_done(self, result: JobResult) -> None:
+        if self.runner.is_current(result):
+            self.panel.message.setText(f"predicted {result.value} images")
+
+    def _accept(self, result: JobResult) -> None:
+        pred = result.value
+        self.panel.device_label.setText(pred.device)
+        key = result.key
+        keep = self._choice.keep_user if self._choice else True
+        try:
+            if key == self.document.key and self.document.editor is not None:
+                patch = edits.apply_prediction(self.document.doc, pred.class_map, pred.instance_map,
+                                               pred.instances, keep_user=keep, model=pred.model_id)
+                self.document.editor.push(patch, "prediction")
+            else:
+                self._apply_to_file(key, pred, keep)
+        except SegStudioError as e:
+            self.error.emit(f"{key}: {e}")
+            return
+        name = self.document.project.entry(key).name if self.document.project else key
+        self.panel.message.setText(f"{name}: " + "; ".join(pred.notes)
+                                   + (" — Ctrl+Z undoes it" if key == self.document.key else ""))
+        self.applied.emit(key)
+
+    def _apply_to_file(self, key: str, pred, keep: bool) -> None:
+        """Another image of "predict all": load, apply and save it in the background."""
+        project = self.document.project
+        if project is None or key not in {e.key for e in project.images}:
+            self.dropped += 1
+            return
+
+        def change(ann):
+            edits.apply_prediction(ann, pred.class_map, pred.instance_map, pred.instances, keep_user=keep,
+                                   model=pred.model_id)
+        self.document.update_saved(key, change)
+
+    def _on_error(self, message: str) -> None:
+        self._close_download()
+        if "download" in message.lower():
+            message += ("\n\nTo work without these weights, choose weights \"none\" (untrained) or a "
+                        "checkpoint file in the Model panel.")
+        self.error.emit(message)
+
+    def _on_finished(self, state: str) -> None:
+        self.finished.emit(state)
+        if self.runner.running(KIND):
+            return  # a newer request is still going
+        self._close_download()
+        if state == "done":
+            self.panel.set_busy(False, self.panel.message.text())
+        else:
+            self.panel.set_busy(False, state)
+
+    # -- the weights download dialog --------------------------------------------------------------
+    def _show_download(self, done: int, total: int, what: str) -> None:
+        if self._download is None:
+            dlg = QProgressDialog(f"Downloading the weights of {what}…", "Cancel", 0, 0, self.panel.window())
+            dlg.setWindowTitle("Downloading weights")
+            dlg.setWindowModality(Qt.WindowModality.WindowModal)
+            dlg.setMinimumDuration(0)
+            dlg.setAutoClose(False)  # closed when the model starts, not at 100 %
+            dlg.setAutoReset(False)
+            dlg.canceled.connect(self.cancel)
+            dlg.show()
+            self._download = dlg
+        if total > 0:
+            self._download.setRange(0, 1000)
+            self._download.setValue(int(1000 * done / total))
+            self._download.setLabelText(f"Downloading the weights of {what}: "
+                                        f"{done / 1e6:.1f} of {total / 1e6:.1f} MB")
+        else:
+            self._download.setLabelText(f"Downloading the weights of {what}: {done / 1e6:.1f} MB")
+
+    def _close_download(self) -> None:
+        if self._download is not None:
+            self._download.canceled.disconnect(self.cancel)
+            self._download.close()
+            self._download.deleteLater()
+            self._download = None

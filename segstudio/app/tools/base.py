@@ -1,0 +1,70 @@
+"""What every tool shares: the tool state (class, brush radius, selection)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Callable
+
+from segstudio.app.editor import Editor
+
+Point = tuple[float, float]
+
+
+@dataclass
+class ToolState:
+    """Choices shared by the tools; the panels change them."""
+
+    class_id: int = 1
+    radius: float = 8.0
+    selected_instance: int = 0
+    # called when a tool picks something: ("class", id) or ("instance", id)
+    on_pick: list[Callable[[str, int], None]] = field(default_factory=list)
+
+    def pick(self, kind: str, value: int) -> None:
+        if kind == "class":
+            self.class_id = value
+        elif kind == "instance":
+            self.selected_instance = value
+        for cb in list(self.on_pick):
+            cb(kind, value)
+
+
+class Tool:
+    """Base class: pointer events in image coordinates (x, y), integer = pixel centre."""
+
+    name = "tool"
+    label = "Tool"
+    uses_radius = False  # the canvas shows a brush circle when True
+
+    def __init__(self, editor: Editor, state: ToolState):
+        self.editor = editor
+        self.state = state
+
+    @property
+    def doc(self):
+        return self.editor.doc
+
+    def press(self, p: Point) -> None:
+        pass
+
+    def move(self, p: Point) -> None:
+        """Pointer moved with the button held."""
+
+    def release(self, p: Point) -> None:
+        pass
+
+    def double_click(self, p: Point) -> None:
+        pass
+
+    def key_enter(self) -> bool:
+        return False
+
+    def key_escape(self) -> bool:
+        return False
+
+    def cancel(self) -> None:
+        """Called when the tool is switched away or the document changes."""
+
+    def preview(self) -> list[Point]:
+        """Points the canvas draws as an unfinished shape (polygon vertices)."""
+        return []

@@ -1,0 +1,79 @@
+"""Turn logits at the working resolution into full-size outputs.
+
+``upsampled_argmax`` gives exactly the argmax of the logits resized to the
+image with bilinear interpolation (``align_corners=False``), without
+materialising the C×H×W resized logits: a bilinear output pixel is a convex
+combination of four source pixels, so where all four have the same argmax the
+result has it too; only the pixels on class boundaries are interpolated in
+full.  That keeps post-processing a small fraction of the forward pass on CPU.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+def _source_index(out_size: int, in_size: int, device):
+    """PyTorch's bilinear source indices/weights for one axis (align_corners=False)."""
+    import torch
+
+    scale = in_size / out_size
+    src = ((torch.arange(out_size, device=device, dtype=torch.float32) + 0.5) * scale - 0.5).clamp_(min=0)
+    i0 = src.floor().long().clamp_(max=in_size - 1)
+    i1 = (i0 + 1).clamp_(max=in_size - 1)
+    w1 = src - i0
+    return i0, i1, w1
+
+
+def upsampled_argmax(logits, size: tuple[int, int], dense: bool = False):
+    """argmax over C of ``interpolate(logits[None], size, 'bilinear')[0]`` as an (H, W) long tensor.
+
+    ``logits`` is (C, h, w) float.  ``dense`` computes it the plain way (used on GPUs).
+    """
+    import torch
+    import torch.nn.functional as F
+
+    H, W = size
+    C, h, w = logits.shape
+    if dense or (h, w) == (H, W):
+        if (h, w) != (H, W):
+            logits = F.interpolate(logits[None], size=(H, W), mode="bilinear", align_corners=False)[0]
+        return logits.argmax(0)
+    if logits.device.type != "cpu":
+        return upsampled_argmax(logits, size, dense=True)
+    low = logits.max(0).indices.to(torch.uint8 if C <= 256 else torch.int32).numpy()
+    y0, y1, wy = (t.numpy() for t in _source_index(H, h, logits.device))
+    x0, x1, wx = (t.numpy() for t in _source_index(W, w, logits.device))
+    r0, r1 = low[y0], low[y1]
+    a00, a01, a10, a11 = r0[:, x0], r0[:, x1], r1[:, x0], r1[:, x1]
+    uneven = (a00 != a01) | (a00 != a10) | (a00 != a11)
+    out = a00.astype(np.int64)
+    ys, xs = np.nonzero(uneven)
+    if ys.size:
+        flat = logits.contiguous().numpy().reshape(C, h * w)
+        ly, lx = wy[ys], wx[xs]
+        row0, row1 = y0[ys] * w, y1[ys] * w
+        col0, col1 = x0[xs], x1[xs]
+        top = flat[:, row0 + col0] * (1 - lx) + flat[:, row0 + col1] * lx
+        bottom = flat[:, row1 + col0] * (1 - lx) + flat[:, row1 + col1] * lx
+        out[ys, xs] = (top * (1 - ly) + bottom * ly).argmax(0)
+    return torch.from_numpy(out)
+
+
+def resize_plane(plane, size: tuple[int, int]):
+    """Bilinear resize of an (h, w) float tensor to ``size``."""
+    import torch.nn.functional as F
+
+    if tuple(plane.shape) == tuple(size):
+        return plane
+    return F.interpolate(plane[None, None], size=size, mode="bilinear", align_corners=False)[0, 0]
+
+
+def kept_classes(probs, min_prob: float) -> np.ndarray:
+    """Ids of the classes whose probability reaches ``min_prob`` somewhere, plus every argmax class."""
+    import torch
+
+    peak = probs.flatten(1).amax(1)
+    keep = peak >= min_prob
+    keep[torch.unique(probs.argmax(0))] = True
+    return torch.nonzero(keep).flatten().cpu().numpy()

@@ -1,0 +1,106 @@
+"""First use of default weights: the real download code against a local HTTP server, with the dialog."""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import http.server
+import threading
+import time
+
+import pytest
+import torch
+
+from segstudio.app import predict_job
+
+
+@pytest.fixture
+def weights_server(tmp_path, monkeypatch):
+    """Serve a real lraspp state dict under a torchvision-style name (name-<sha256 prefix>.pth)."""
+    from torchvision.models.segmentation import lraspp_mobilenet_v3_large
+
+    from segstudio.ml.registry import ModelCard
+    torch.manual_seed(0)
+    serve = tmp_path / "serve"
+    serve.mkdir()
+    raw = serve / "raw.pth"
+    torch.save(lraspp_mobilenet_v3_large(weights=None, weights_backbone=None, num_classes=21).state_dict(), raw)
+    digest = hashlib.sha256(raw.read_bytes()).hexdigest()
+    name = f"lraspp_test-{digest[:8]}.pth"
+    raw.rename(serve / name)
+    class Quiet(http.server.SimpleHTTPRequestHandler):
+        def log_message(self, *args):
+            pass
+
+        def copyfile(self, source, outputfile):  # a slow line, so Cancel lands mid-download
+            while chunk := source.read(256 * 1024):
+                outputfile.write(chunk)
+                time.sleep(0.005)
+    handler = functools.partial(Quiet, directory=str(serve))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    url = f"http://127.0.0.1:{server.server_address[1]}/{name}"
+    monkeypatch.setattr(ModelCard, "url", property(lambda self: url))
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch-home"))
+    monkeypatch.setattr(predict_job, "_models", {})
+    yield tmp_path / "torch-home" / "hub" / "checkpoints" / name
+    server.shutdown()
+
+
+def test_first_prediction_downloads_the_weights_with_a_progress_dialog(window, qtbot, weights_server, monkeypatch):
+    panel, p = window.model, window.predictor
+    panel.model_box.setCurrentIndex(panel.model_box.findData("lraspp_mobilenet_v3_large"))
+    panel.weights_box.setEditText("default")
+    seen = []
+    original = p._show_download
+
+    def spy(done, total, what):
+        original(done, total, what)
+        seen.append((done, total, p._download.isVisible()))
+    monkeypatch.setattr(p, "_show_download", spy)
+    with qtbot.waitSignal(p.applied, timeout=120_000):
+        p.predict_this()
+    assert weights_server.is_file()  # in the cache, verified against the hash in its name
+    total = weights_server.stat().st_size
+    assert seen and seen[-1][:2] == (total, total) and all(v for _, _, v in seen)
+    assert p._download is None  # closed once the model runs
+    assert window.document.doc.model == "lraspp_mobilenet_v3_large@default"
+
+
+def test_offline_default_weights_say_what_to_do(window, qtbot, monkeypatch, tmp_path):
+    from segstudio.ml.registry import ModelCard
+    monkeypatch.setattr(ModelCard, "url", property(lambda self: "http://127.0.0.1:9/nothing-0123abcd.pth"))
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch-home"))
+    monkeypatch.setattr(predict_job, "_models", {})
+    panel = window.model
+    panel.model_box.setCurrentIndex(panel.model_box.findData("lraspp_mobilenet_v3_large"))
+    panel.weights_box.setEditText("default")
+    with qtbot.waitSignal(window.predictor.error, timeout=60_000) as blocker:
+        window.predictor.predict_this()
+    message = blocker.args[0]
+    assert "offline" in message and "copy it to" in message and 'weights "none"' in message
+    assert window.document.doc.status == "unlabelled"
+    assert window.predictor._download is None
+
+
+def test_cancel_in_the_download_dialog_leaves_no_partial_file(window, qtbot, weights_server, monkeypatch):
+    panel, p = window.model, window.predictor
+    panel.model_box.setCurrentIndex(panel.model_box.findData("lraspp_mobilenet_v3_large"))
+    panel.weights_box.setEditText("default")
+    original = p._show_download
+
+    def click_cancel(done, total, what):
+        original(done, total, what)
+        if done > 0 and p._download is not None:
+            from PySide6.QtWidgets import QPushButton
+            p._download.findChild(QPushButton).click()  # the dialog's Cancel button
+    monkeypatch.setattr(p, "_show_download", click_cancel)
+    states = []
+    p.finished.connect(states.append)
+    p.predict_this()
+    qtbot.waitUntil(lambda: bool(states), timeout=60_000)
+    assert states == ["cancelled"]
+    assert not weights_server.exists()
+    assert not list(weights_server.parent.glob("*.part"))
+    assert window.document.doc.status == "unlabelled"
