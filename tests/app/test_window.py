@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 from PySide6.QtCore import QPoint, QPointF, Qt
 
-from segstudio.core.edits import disc_segment_mask, polygon_mask
+from segstudio.core.edits import disc_segment_mask, polygon_mask, snap
 from segstudio.core.labels import VOID_ID
 from tests.app.conftest import set_view
 
@@ -21,7 +21,9 @@ def drag(qtbot, widget, points):
 
 def expected_stroke(canvas, points, radius, shape):
     mask = np.zeros(shape, bool)
-    img_pts = [canvas.to_image(QPointF(p)) for p in points]
+    # the brush centre snaps to the pixel under the mouse; pixels within the
+    # radius of the segments between those centres are painted
+    img_pts = [snap(canvas.to_image(QPointF(p))) for p in points]
     segs = [(img_pts[0], img_pts[0])] + list(zip(img_pts, img_pts[1:]))
     for a, b in segs:
         m, (oy, ox) = disc_segment_mask(a, b, radius)

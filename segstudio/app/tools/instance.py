@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from segstudio.app.tools.base import Point, Tool
 from segstudio.app.tools.brush import StrokeTool
-from segstudio.core.edits import create_instance, disc_segment_mask, paint_segment
+from segstudio.core.edits import brush_segment_mask, create_instance, paint_segment
 from segstudio.core.labels import VOID_ID
 
 
@@ -19,7 +19,7 @@ class NewInstanceTool(StrokeTool):
         class_id = self.state.class_id
         if class_id == VOID_ID:
             return False  # void cannot be an instance's class
-        mask, offset = disc_segment_mask(p, p, self.state.radius)
+        mask, offset = brush_segment_mask(p, p, self.state.radius)
         patch, new_id = create_instance(self.doc, class_id, mask, offset)
         self.editor.apply(patch)
         self.state.pick("instance", new_id)
