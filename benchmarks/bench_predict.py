@@ -38,7 +38,7 @@ def image(width=1024, height=768, seed=0):
     return rgb
 
 
-def bench_cpu(names, repeats, confidence):
+def bench_cpu(names, repeats, confidence, seconds=20.0):
     rgb = image()
     rows = []
     for name in names:
@@ -48,9 +48,13 @@ def bench_cpu(names, repeats, confidence):
         x = p.preprocess(rgb)
         with torch.inference_mode():
             lm.model(x)  # warm-up
+            t = time.perf_counter()
+            lm.model(x)
+            once = time.perf_counter() - t
         p.predict(rgb)
+        n = max(repeats, min(40, int(seconds / (2 * once))))  # more runs for fast models: steadier minima
         ours, bare, conf, ours_c, bare_c = [], [], [], [], []
-        for _ in range(repeats):
+        for _ in range(n):
             t, c = time.perf_counter(), time.process_time()
             with torch.inference_mode():
                 lm.model(x)
@@ -100,7 +104,8 @@ def bench_gpu(repeats=20):
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--models", help="comma-separated subset")
-    ap.add_argument("--repeats", type=int, default=3)
+    ap.add_argument("--repeats", type=int, default=3, help="at least this many runs per model")
+    ap.add_argument("--seconds", type=float, default=20.0, help="time budget per model for extra runs")
     ap.add_argument("--threads", type=int)
     ap.add_argument("--confidence", action="store_true")
     ap.add_argument("--gpu-only", action="store_true")
@@ -110,7 +115,7 @@ def main():
     names = args.models.split(",") if args.models else [c.name for c in list_cards() if c.task == "semantic"]
     print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, image 1024x768", flush=True)
     if not args.gpu_only:
-        bench_cpu(names, args.repeats, args.confidence)
+        bench_cpu(names, args.repeats, args.confidence, args.seconds)
     if torch.cuda.is_available():
         bench_gpu()
 

@@ -28,41 +28,45 @@ def _source_index(out_size: int, in_size: int):
     return i0, i1, w1
 
 
-def upsampled_argmax(logits, size: tuple[int, int], dense: bool = False):
-    """argmax over C of ``interpolate(logits[None], size, 'bilinear')[0]`` as an (H, W) tensor
-    (uint8 for up to 256 classes, else int64).
+def upsampled_argmax(logits, size: tuple[int, int], dense: bool = False, lut: np.ndarray | None = None):
+    """argmax over C of ``interpolate(logits[None], size, 'bilinear')[0]``, (H, W).
 
-    ``logits`` is (C, h, w) float.  ``dense`` computes it the plain way (used on GPUs).
+    Returns a tensor (uint8 for up to 256 classes, else int64), or, with
+    ``lut`` (a uint8 table indexed by class), the uint8 numpy array
+    ``lut[argmax]``.  ``dense`` computes it the plain way (used on GPUs).
     """
     import torch
     import torch.nn.functional as F
 
     H, W = size
     C, h, w = logits.shape
-    if dense or (h, w) == (H, W):
+    if dense or logits.device.type != "cpu" or C > 256:
         if (h, w) != (H, W):
             logits = F.interpolate(logits[None], size=(H, W), mode="bilinear", align_corners=False)[0]
         arg = logits.max(0).indices
+        if lut is not None:
+            return lut[arg.cpu().numpy()]
         return arg.to(torch.uint8) if C <= 256 else arg
-    if logits.device.type != "cpu":
-        return upsampled_argmax(logits, size, dense=True)
-    low = logits.max(0).indices.to(torch.uint8 if C <= 256 else torch.int32).numpy()
+    low = logits.max(0).indices.to(torch.uint8).numpy()
+    # a 2×2 block of source pixels with one class interpolates to that class everywhere
+    pad = np.pad(low, ((0, 1), (0, 1)), mode="edge")
+    corner = pad[:-1, :-1]
+    mixed = (corner != pad[:-1, 1:]) | (corner != pad[1:, :-1]) | (corner != pad[1:, 1:])
     y0, y1, wy = _source_index(H, h)
     x0, x1, wx = _source_index(W, w)
-    r0, r1 = low[y0], low[y1]
-    a00, a01, a10, a11 = r0[:, x0], r0[:, x1], r1[:, x0], r1[:, x1]
-    uneven = (a00 != a01) | (a00 != a10) | (a00 != a11)
-    out = a00.copy()
-    ys, xs = np.nonzero(uneven)
-    if ys.size:
+    values = low if lut is None else lut[low]
+    out = values[y0][:, x0]
+    if mixed.any():
+        ys, xs = np.nonzero(mixed[y0][:, x0])
         flat = logits.contiguous().numpy().reshape(C, h * w)
         ly, lx = wy[ys], wx[xs]
         row0, row1 = y0[ys] * w, y1[ys] * w
         col0, col1 = x0[xs], x1[xs]
         top = flat[:, row0 + col0] * (1 - lx) + flat[:, row0 + col1] * lx
         bottom = flat[:, row1 + col0] * (1 - lx) + flat[:, row1 + col1] * lx
-        out[ys, xs] = (top * (1 - ly) + bottom * ly).argmax(0)
-    return torch.from_numpy(out)
+        arg = (top * (1 - ly) + bottom * ly).argmax(0).astype(np.uint8)
+        out[ys, xs] = arg if lut is None else lut[arg]
+    return out if lut is not None else torch.from_numpy(out)
 
 
 def resize_plane(plane, size: tuple[int, int]):

@@ -127,7 +127,11 @@ def test_upsampled_argmax_equals_interpolate_then_argmax(src, dst):
     logits = F.interpolate(low, size=src, mode="bilinear")[0]
     ref = F.interpolate(logits[None], size=dst, mode="bilinear", align_corners=False)[0].argmax(0)
     got = upsampled_argmax(logits, dst)
-    assert got.shape == dst and (got == ref).float().mean() > 0.9999
+    assert got.shape == dst and (got.long() == ref).float().mean() > 0.9999
+    lut = np.arange(256, dtype=np.uint8)[::-1].copy()
+    mapped = upsampled_argmax(logits, dst, lut=lut)
+    assert mapped.dtype == np.uint8 and (mapped == lut[got.numpy()]).all()
+    assert (upsampled_argmax(logits, dst, dense=True).long() == ref).all()
 
 
 def test_bad_images_are_rejected(lraspp):
