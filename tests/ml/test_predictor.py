@@ -142,3 +142,30 @@ def test_bad_images_are_rejected(lraspp):
         p.predict(np.zeros((8, 8, 5), np.uint8))
     gray = p.predict(np.zeros((8, 8), np.uint8))
     assert gray.class_map.shape == (8, 8)
+
+
+def test_prediction_waits_for_the_device_gate(lraspp, image):
+    import threading
+
+    from segstudio.ml.devices import gate_for
+
+    p = Predictor(lraspp, "cpu", resize=0)
+    gate = gate_for(p.device)
+    held, release, done = threading.Event(), threading.Event(), []
+
+    def trainer():
+        with gate("background"):
+            held.set()
+            release.wait(10)
+
+    t = threading.Thread(target=trainer)
+    t.start()
+    held.wait(5)
+    worker = threading.Thread(target=lambda: done.append(p.predict(image)))
+    worker.start()
+    worker.join(0.5)
+    assert not done  # blocked while the training step holds the device
+    release.set()
+    worker.join(20)
+    t.join(5)
+    assert done and done[0].class_map.shape == (48, 64)
