@@ -11,6 +11,10 @@ lazily computed confidence map.  With a CUDA GPU it also reports
 DeepLabV3-ResNet50 at 520 px: images/s with autocast + channels_last vs fp32.
 
     python benchmarks/bench_predict.py [--models a,b] [--repeats N] [--threads N]
+
+On a machine shared with other jobs, ``--threads 1`` gives steady figures:
+with several OpenMP threads, descheduled threads stall every parallel op of
+both the baseline and our path, and the timings swing by 10x.
 """
 
 from __future__ import annotations
