@@ -10,54 +10,63 @@ full.  That keeps post-processing a small fraction of the forward pass on CPU.
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 import numpy as np
 
 
-def _source_index(out_size: int, in_size: int, device):
-    """PyTorch's bilinear source indices/weights for one axis (align_corners=False)."""
-    import torch
-
-    scale = in_size / out_size
-    src = ((torch.arange(out_size, device=device, dtype=torch.float32) + 0.5) * scale - 0.5).clamp_(min=0)
-    i0 = src.floor().long().clamp_(max=in_size - 1)
-    i1 = (i0 + 1).clamp_(max=in_size - 1)
-    w1 = src - i0
+@lru_cache(maxsize=32)
+def _source_index(out_size: int, in_size: int):
+    """PyTorch's bilinear source indices/weights for one axis (align_corners=False), as numpy."""
+    scale = np.float32(in_size / out_size)
+    src = np.maximum((np.arange(out_size, dtype=np.float32) + np.float32(0.5)) * scale - np.float32(0.5), 0)
+    i0 = np.minimum(np.floor(src).astype(np.int64), in_size - 1)
+    i1 = np.minimum(i0 + 1, in_size - 1)
+    w1 = (src - i0).astype(np.float32)
+    for a in (i0, i1, w1):
+        a.setflags(write=False)
     return i0, i1, w1
 
 
-def upsampled_argmax(logits, size: tuple[int, int], dense: bool = False):
-    """argmax over C of ``interpolate(logits[None], size, 'bilinear')[0]`` as an (H, W) long tensor.
+def upsampled_argmax(logits, size: tuple[int, int], dense: bool = False, lut: np.ndarray | None = None):
+    """argmax over C of ``interpolate(logits[None], size, 'bilinear')[0]``, (H, W).
 
-    ``logits`` is (C, h, w) float.  ``dense`` computes it the plain way (used on GPUs).
+    Returns a tensor (uint8 for up to 256 classes, else int64), or, with
+    ``lut`` (a uint8 table indexed by class), the uint8 numpy array
+    ``lut[argmax]``.  ``dense`` computes it the plain way (used on GPUs).
     """
     import torch
     import torch.nn.functional as F
 
     H, W = size
     C, h, w = logits.shape
-    if dense or (h, w) == (H, W):
+    if dense or logits.device.type != "cpu" or C > 256:
         if (h, w) != (H, W):
             logits = F.interpolate(logits[None], size=(H, W), mode="bilinear", align_corners=False)[0]
-        return logits.argmax(0)
-    if logits.device.type != "cpu":
-        return upsampled_argmax(logits, size, dense=True)
-    low = logits.max(0).indices.to(torch.uint8 if C <= 256 else torch.int32).numpy()
-    y0, y1, wy = (t.numpy() for t in _source_index(H, h, logits.device))
-    x0, x1, wx = (t.numpy() for t in _source_index(W, w, logits.device))
-    r0, r1 = low[y0], low[y1]
-    a00, a01, a10, a11 = r0[:, x0], r0[:, x1], r1[:, x0], r1[:, x1]
-    uneven = (a00 != a01) | (a00 != a10) | (a00 != a11)
-    out = a00.astype(np.int64)
-    ys, xs = np.nonzero(uneven)
-    if ys.size:
+        arg = logits.max(0).indices
+        if lut is not None:
+            return lut[arg.cpu().numpy()]
+        return arg.to(torch.uint8) if C <= 256 else arg
+    low = logits.max(0).indices.to(torch.uint8).numpy()
+    # a 2×2 block of source pixels with one class interpolates to that class everywhere
+    pad = np.pad(low, ((0, 1), (0, 1)), mode="edge")
+    corner = pad[:-1, :-1]
+    mixed = (corner != pad[:-1, 1:]) | (corner != pad[1:, :-1]) | (corner != pad[1:, 1:])
+    y0, y1, wy = _source_index(H, h)
+    x0, x1, wx = _source_index(W, w)
+    values = low if lut is None else lut[low]
+    out = values[y0][:, x0]
+    if mixed.any():
+        ys, xs = np.nonzero(mixed[y0][:, x0])
         flat = logits.contiguous().numpy().reshape(C, h * w)
         ly, lx = wy[ys], wx[xs]
         row0, row1 = y0[ys] * w, y1[ys] * w
         col0, col1 = x0[xs], x1[xs]
         top = flat[:, row0 + col0] * (1 - lx) + flat[:, row0 + col1] * lx
         bottom = flat[:, row1 + col0] * (1 - lx) + flat[:, row1 + col1] * lx
-        out[ys, xs] = (top * (1 - ly) + bottom * ly).argmax(0)
-    return torch.from_numpy(out)
+        arg = (top * (1 - ly) + bottom * ly).argmax(0).astype(np.uint8)
+        out[ys, xs] = arg if lut is None else lut[arg]
+    return out if lut is not None else torch.from_numpy(out)
 
 
 def resize_plane(plane, size: tuple[int, int]):

@@ -165,12 +165,12 @@ class Predictor:
         H, W = rgb.shape[:2]
         with torch.inference_mode(), device_gate(self.device):
             logits = self.semantic_logits(self.preprocess(rgb))
-            arg = upsampled_argmax(logits, (H, W))
+            n = logits.shape[0]
+            lut = self.lut if n <= 256 else np.concatenate([self.lut, np.full(n - 256, 255, np.uint8)])
+            class_map = upsampled_argmax(logits, (H, W), lut=lut)
             if self.device.type != "cpu":
-                arg, logits = arg.cpu(), logits.cpu()
-        out = arg.numpy()
-        class_map = self.lut[out] if out.max(initial=0) < 256 else self.lut[np.minimum(out, 255)]
-        return SemanticResult(class_map.astype(np.uint8, copy=False), self.labels, logits, self.lut,
+                logits = logits.cpu()
+        return SemanticResult(class_map, self.labels, logits, self.lut,
                               model=self.card.name, version=self.loaded.version)
 
     # -- instance ------------------------------------------------------
