@@ -264,17 +264,8 @@ class DocumentController(QObject):
         self._unsaved_failure = False
         self._set_dirty(False)
 
-        def work():
-            try:
-                with self._save_lock:
-                    project.save_annotation(key, snapshot)
-                message = ""
-            except SegStudioError as e:
-                message = str(e)
-            except OSError as e:
-                message = f"{project.root}: could not save ({e}); your edits are still open"
-            self._background_done.emit(key, str(project.root), message)
-        self._saver.submit(work)
+        self._save_in_background(key, project, lambda: project.save_annotation(key, snapshot),
+                                 "your edits are still open")
 
     def update_saved(self, key: str, change) -> None:
         """Change the saved annotation of an image that is not open, in the background.
@@ -284,17 +275,23 @@ class DocumentController(QObject):
         """
         project = self.project
 
+        def load_change_save():
+            ann = project.load_or_new(key)
+            change(ann)
+            project.save_annotation(key, ann)
+        self._save_in_background(key, project, load_change_save, f"{key} was not changed")
+
+    def _save_in_background(self, key: str, project, save, what_remains: str) -> None:
+        """Run ``save()`` on the saver thread (one save at a time) and report it like an autosave."""
         def work():
             try:
                 with self._save_lock:
-                    ann = project.load_or_new(key)
-                    change(ann)
-                    project.save_annotation(key, ann)
+                    save()
                 message = ""
             except SegStudioError as e:
                 message = str(e)
             except OSError as e:
-                message = f"{project.root}: could not save {key} ({e})"
+                message = f"{project.root}: could not save {key} ({e}); {what_remains}"
             self._background_done.emit(key, str(project.root), message)
         self._saver.submit(work)
 

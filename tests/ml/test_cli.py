@@ -12,16 +12,6 @@ from segstudio.core.labels import LabelSet
 from segstudio.formats.masks import read_instance_png, read_label_png
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_torch_thread():
-    """Tiny inputs gain nothing from intra-op threads, and on a busy machine the
-    thread barriers make them many times slower."""
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
-
-
 @pytest.fixture()
 def images(tmp_path):
     folder = tmp_path / "in"

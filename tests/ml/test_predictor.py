@@ -17,16 +17,6 @@ SEMANTIC = [c.name for c in list_cards() if c.task == "semantic"]
 INSTANCE = [c.name for c in list_cards() if c.task == "instance"]
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_torch_thread():
-    """Tiny inputs gain nothing from intra-op threads, and on a busy machine the
-    thread barriers make them many times slower."""
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
-
-
 @pytest.fixture(scope="module")
 def image():
     rng = np.random.default_rng(0)
