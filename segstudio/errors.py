@@ -36,3 +36,7 @@ class ProjectError(SegStudioError):
 
 class ModelError(SegStudioError):
     """A model cannot be built, loaded or run."""
+
+
+class TrainingError(ModelError):
+    """Fine-tuning cannot start or go on (bad data, non-finite loss, out of memory...)."""
