@@ -1,0 +1,312 @@
+"""Build a registered model with its weights: ``load_model``.
+
+``weights`` is ``"default"`` (torchvision's published weights, downloaded
+into the torch hub cache on demand), ``"none"`` (random initialisation) or a
+path to a segstudio checkpoint (its card gives architecture and labels) or a
+plain state dict.  Files are read with ``torch.load(weights_only=True)``
+only.  When the wanted classes (``num_classes``/``labels``) differ from the
+weights' classes, the class-dependent heads (the card's ``head_keys``) are
+re-initialised and everything else (backbone, ASPP/FPN, RoI heads) is kept.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import os
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from segstudio.core.labels import LabelSet
+from segstudio.errors import ModelError
+from segstudio.ml.download import Progress, download
+from segstudio.ml.registry import ModelCard, get_card, labels_from_categories
+
+CHECKPOINT_FORMAT = "segstudio-checkpoint"
+CHECKPOINT_VERSION = 1
+
+
+@dataclass(frozen=True)
+class Preprocessing:
+    """How images are prepared for the model (from the weights' ``transforms()``).
+
+    ``resize_size`` None: the model resizes internally (Mask R-CNN), and the
+    model normalises itself when ``mean`` is None.
+    """
+
+    resize_size: int | None
+    mean: tuple[float, float, float] | None
+    std: tuple[float, float, float] | None
+
+
+@dataclass
+class LoadedModel:
+    model: Any                      # torch.nn.Module, eval mode
+    card: ModelCard
+    labels: LabelSet                # the classes the model predicts
+    output_ids: np.ndarray          # model output index -> label id (-1 = unused output)
+    transforms: Any                 # the weights' torchvision transforms() object
+    preprocessing: Preprocessing
+    version: str                    # identifies the weights ("default", "none", checkpoint version/hash)
+    weights: str = "default"        # what was asked for
+    checkpoint_card: dict | None = None
+    replaced_heads: bool = False
+    extra: dict = field(default_factory=dict)
+
+    @property
+    def task(self) -> str:
+        return self.card.task
+
+    @property
+    def num_outputs(self) -> int:
+        return len(self.output_ids)
+
+
+def preprocessing_of(card: ModelCard) -> tuple[Any, Preprocessing]:
+    t = card.weights_enum.transforms()
+    size = getattr(t, "resize_size", None)
+    if isinstance(size, (list, tuple)):
+        size = size[0] if size else None
+    mean = getattr(t, "mean", None)
+    std = getattr(t, "std", None)
+    return t, Preprocessing(int(size) if size else None,
+                            tuple(float(v) for v in mean) if mean else None,
+                            tuple(float(v) for v in std) if std else None)
+
+
+# -- reading files ---------------------------------------------------------
+def _file_hash(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def read_weights_file(path: str | os.PathLike, map_location: Any = "cpu") -> Any:
+    """``torch.load(path, weights_only=True)`` with user-facing errors."""
+    import torch
+
+    path = Path(path)
+    if not path.is_file():
+        raise ModelError(f"weights file {path} not found; give a .pt/.pth state dict or segstudio "
+                         f"checkpoint, or --weights default / none")
+    try:
+        return torch.load(path, map_location=map_location, weights_only=True)
+    except Exception as e:  # unpickling errors, truncated zip, not a torch file
+        raise ModelError(f"{path} is not a loadable weights file ({type(e).__name__}: {str(e)[:200]}); "
+                         f"only state dicts and segstudio checkpoints saved with torch.save are accepted") from None
+
+
+def _is_state_dict(obj: Any) -> bool:
+    import torch
+
+    return isinstance(obj, dict) and bool(obj) and all(
+        isinstance(k, str) and isinstance(v, torch.Tensor) for k, v in obj.items())
+
+
+def read_checkpoint(path: str | os.PathLike, map_location: Any = "cpu") -> tuple[dict, dict | None]:
+    """(state_dict, card dict or None) of a segstudio checkpoint or a plain state dict."""
+    obj = read_weights_file(path, map_location)
+    if isinstance(obj, dict) and obj.get("format") == CHECKPOINT_FORMAT:
+        if int(obj.get("version", 0)) > CHECKPOINT_VERSION:
+            raise ModelError(f"{path} is a segstudio checkpoint of a newer version ({obj.get('version')}); "
+                             f"update segstudio to read it")
+        card = obj.get("card")
+        if not isinstance(card, dict) or "architecture" not in card or "labels" not in card:
+            raise ModelError(f"{path}: the checkpoint's card lacks 'architecture' or 'labels'")
+        if not _is_state_dict(obj.get("model")):
+            raise ModelError(f"{path}: the checkpoint holds no model state dict")
+        return obj["model"], card
+    if _is_state_dict(obj):
+        return obj, None
+    if isinstance(obj, dict) and _is_state_dict(obj.get("model")):  # torchvision references checkpoints
+        return obj["model"], None
+    raise ModelError(f"{path} holds neither a state dict nor a segstudio checkpoint")
+
+
+def make_card(architecture: str, labels: LabelSet, version: str, metrics: dict | None = None,
+              data: dict | None = None, base_weights: str = "default", task: str | None = None) -> dict:
+    """The card dict stored in a segstudio checkpoint and beside it as JSON."""
+    return {"architecture": architecture, "task": task or get_card(architecture).task,
+            "labels": labels.to_json(), "version": str(version), "metrics": dict(metrics or {}),
+            "data": dict(data or {}), "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+            "base_weights": str(base_weights)}
+
+
+def save_checkpoint(path: str | os.PathLike, model: Any, card: dict, **extra: Any) -> None:
+    """Write ``{"format", "version", "model", "card", **extra}`` atomically, plus ``<stem>.json`` = card."""
+    import torch
+
+    from segstudio.formats.atomic import atomic_write_bytes, atomic_write_json
+
+    state = model.state_dict() if hasattr(model, "state_dict") else model
+    buf = io.BytesIO()
+    torch.save({"format": CHECKPOINT_FORMAT, "version": CHECKPOINT_VERSION, "model": state,
+                "card": card, **extra}, buf)
+    path = Path(path)
+    atomic_write_bytes(path, buf.getvalue())
+    atomic_write_json(path.with_suffix(".json"), card)
+
+
+# -- building --------------------------------------------------------------
+def _freeze_batchnorm(module: Any) -> Any:
+    """Replace BatchNorm2d by FrozenBatchNorm2d (as torchvision does for pretrained Mask R-CNN)."""
+    import torch.nn as nn
+    from torchvision.ops.misc import FrozenBatchNorm2d
+
+    for name, child in module.named_children():
+        if isinstance(child, nn.BatchNorm2d):
+            frozen = FrozenBatchNorm2d(child.num_features, eps=child.eps)
+            setattr(module, name, frozen)
+        else:
+            _freeze_batchnorm(child)
+    return module
+
+
+def build_model(card: ModelCard, num_outputs: int, aux_loss: bool = False, frozen_bn: bool = False):
+    """The architecture with random weights (never downloads anything)."""
+    kwargs: dict[str, Any] = {"weights": None, "weights_backbone": None, "num_classes": num_outputs}
+    if card.aux_head:
+        kwargs["aux_loss"] = aux_loss
+    try:
+        model = card.builder_fn(**kwargs)
+    except (TypeError, ValueError) as e:
+        raise ModelError(f"cannot build {card.name}: {e}") from None
+    if frozen_bn and card.task == "instance":
+        _freeze_batchnorm(model.backbone.body)
+    return model
+
+
+def _is_head(key: str, card: ModelCard) -> bool:
+    return any(key.startswith(p) for p in card.head_keys)
+
+
+def _count_classes(state: dict, card: ModelCard) -> int | None:
+    sizes = [v.shape[0] for k, v in state.items()
+             if _is_head(k, card) and k.endswith("weight") and v.ndim >= 1]
+    return min(sizes) if sizes else None
+
+
+def _load_state(model: Any, state: dict, card: ModelCard, source: str, drop_heads: bool,
+                expected_classes: int) -> None:
+    own = model.state_dict()
+    has_aux = any(k.startswith("aux_classifier.") for k in own)
+    state = {k: v for k, v in state.items()
+             if not (k.startswith("aux_classifier.") and not has_aux)
+             and not (drop_heads and _is_head(k, card))
+             and not k.endswith("num_batches_tracked")}
+    unexpected = [k for k in state if k not in own]
+    if unexpected:
+        raise ModelError(f"{source} is not a {card.name} state dict: it has {len(unexpected)} unknown keys "
+                         f"(e.g. {unexpected[0]}); pick the matching --model")
+    for k, v in state.items():
+        if tuple(v.shape) != tuple(own[k].shape):
+            if _is_head(k, card):
+                got = _count_classes(state, card)
+                raise ModelError(f"{source} was trained for {got} classes but {expected_classes} are expected "
+                                 f"({k}: {tuple(v.shape)} vs {tuple(own[k].shape)}); pass the matching "
+                                 f"--labels / num_classes or use the checkpoint's own card")
+            raise ModelError(f"{source} is not a {card.name} state dict ({k} has shape {tuple(v.shape)}, "
+                             f"expected {tuple(own[k].shape)}); pick the matching --model")
+    missing = [k for k in own if k not in state and not k.endswith("num_batches_tracked")
+               and not (drop_heads and _is_head(k, card)) and not k.startswith("aux_classifier.")]
+    if missing:
+        raise ModelError(f"{source} is not a complete {card.name} state dict: {len(missing)} keys are missing "
+                         f"(e.g. {missing[0]}); pick the matching --model")
+    model.load_state_dict(state, strict=False)
+
+
+def _generic_labels(n: int) -> LabelSet:
+    return LabelSet(["background"] + [f"class {i}" for i in range(1, n)], name=f"{n} classes")
+
+
+def _is_path(weights: Any) -> bool:
+    return isinstance(weights, os.PathLike) or (isinstance(weights, str) and weights not in ("default", "none"))
+
+
+def load_model(name: str | None = None, weights: str | os.PathLike = "default", num_classes: int | None = None,
+               labels: LabelSet | None = None, progress: Progress | None = None, *,
+               aux_loss: bool = False, replace_heads: bool = True,
+               cache: str | os.PathLike | None = None) -> LoadedModel:
+    """Build model ``name`` (or the checkpoint's architecture) with ``weights``; eval mode.
+
+    ``num_classes``/``labels`` ask for other classes than the weights have:
+    the heads are replaced, the rest is kept.  ``aux_loss`` keeps the
+    auxiliary classifier of FCN/DeepLabV3 (for fine-tuning).  With
+    ``replace_heads=False`` a class mismatch is an error instead.  ``progress``
+    receives ``(done_bytes, total_bytes)`` while default weights download.
+    """
+    if weights is None:
+        weights = "none"
+    if labels is not None and num_classes is not None and num_classes != len(labels):
+        raise ModelError(f"num_classes={num_classes} but the label set has {len(labels)} classes")
+    state: dict | None = None
+    ckpt_card: dict | None = None
+    if _is_path(weights):
+        path = Path(weights)
+        state, ckpt_card = read_checkpoint(path)
+        if ckpt_card is not None:
+            arch = ckpt_card["architecture"]
+            if name is not None and name != arch:
+                raise ModelError(f"{path} is a checkpoint of {arch}, not of {name}; use --model {arch}")
+            card = get_card(arch)
+            src_labels = LabelSet.from_json(ckpt_card["labels"], name=path.stem)
+            src_ids = np.arange(len(src_labels))
+            version = str(ckpt_card.get("version") or _file_hash(path)[:12])
+        else:
+            if name is None:
+                raise ModelError(f"{path} is a plain state dict; say which model it belongs to (--model NAME)")
+            card = get_card(name)
+            n = _count_classes(state, card)
+            if n is None:
+                raise ModelError(f"{path} is not a {card.name} state dict (it has no {card.head_keys[0]}* keys); "
+                                 f"pick the matching --model")
+            if n == len(card.categories):
+                src_labels, src_ids = card.default_labels()
+            elif labels is not None and len(labels) == n:
+                src_labels, src_ids = labels, np.arange(n)
+            else:
+                src_labels, src_ids = _generic_labels(n), np.arange(n)
+            version = "file:" + _file_hash(path)[:12]
+        source = str(path)
+    else:
+        if name is None:
+            raise ModelError("no model given; pick one of `segstudio models`")
+        card = get_card(name)
+        src_labels, src_ids = card.default_labels()
+        if weights == "default":
+            file = download(card.url, cache, progress=progress)
+            state, _ = read_checkpoint(file)
+            version = "default"
+            source = f"{file} (the published {card.name} weights)"
+        else:
+            version = "none"
+            source = "random initialisation"
+    # the classes wanted
+    if labels is not None:
+        target = labels
+    elif num_classes is not None and num_classes != len(src_labels):
+        target = _generic_labels(num_classes)
+    else:
+        target = src_labels
+    replace = target.names != src_labels.names
+    if replace and not replace_heads and state is not None:
+        raise ModelError(f"{source} predicts {len(src_labels)} classes ({', '.join(src_labels.names[:4])}, ...) "
+                         f"but {len(target)} were asked for ({', '.join(target.names[:4])}, ...)")
+    if replace:
+        out_ids = np.arange(len(target))
+    else:
+        target, out_ids = src_labels if labels is None else labels, src_ids
+    model = build_model(card, len(out_ids), aux_loss=aux_loss, frozen_bn=card.frozen_bn and state is not None)
+    if state is not None:
+        _load_state(model, state, card, source, drop_heads=replace, expected_classes=len(out_ids))
+    model.eval()
+    transforms, prep = preprocessing_of(card)
+    return LoadedModel(model=model, card=card, labels=target, output_ids=np.asarray(out_ids, np.int64),
+                       transforms=transforms, preprocessing=prep, version=version, weights=str(weights),
+                       checkpoint_card=ckpt_card, replaced_heads=replace and state is not None)

@@ -1,0 +1,78 @@
+"""Model cards: every card resolves to a torchvision builder and weights; heads are where the cards say."""
+
+import json
+
+import pytest
+import torch
+
+import segstudio
+from segstudio.core.labels import LabelSet
+from segstudio.errors import ModelError
+from segstudio.ml import registry
+from segstudio.ml.registry import get_card, list_cards
+from segstudio.ml.weights import build_model
+
+EXPECTED = {"fcn_resnet50", "fcn_resnet101", "deeplabv3_resnet50", "deeplabv3_resnet101",
+            "deeplabv3_mobilenet_v3_large", "lraspp_mobilenet_v3_large",
+            "maskrcnn_resnet50_fpn", "maskrcnn_resnet50_fpn_v2"}
+
+
+def test_all_models_registered():
+    cards = list_cards()
+    assert {c.name for c in cards} == EXPECTED
+    assert [c.task for c in cards] == sorted((c.task for c in cards), key=("semantic", "instance").index)
+
+
+@pytest.mark.parametrize("name", sorted(EXPECTED))
+def test_card_metadata_comes_from_torchvision(name):
+    card = get_card(name)
+    assert card.weights_enum.meta["num_params"] == card.num_params > 1_000_000
+    assert card.url.startswith("https://") and card.file_name.endswith(".pth")
+    assert card.metrics  # published metrics
+    labels, out_ids = card.default_labels()
+    if card.task == "semantic":
+        assert labels.names == LabelSet.voc().names
+        assert list(out_ids) == list(range(21))
+    else:
+        assert labels.names == LabelSet.coco_things().names
+        assert len(out_ids) == 91 and (out_ids >= 0).sum() == 81
+        assert labels.names[out_ids[1]] == "person"
+
+
+@pytest.mark.parametrize("name", sorted(EXPECTED))
+def test_head_keys_are_exactly_the_class_dependent_tensors(name):
+    card = get_card(name)
+    with torch.device("meta"):
+        a = build_model(card, 3, aux_loss=True).state_dict()
+        b = build_model(card, 5, aux_loss=True).state_dict()
+    differing = {k for k in a if a[k].shape != b[k].shape}
+    heads = {k for k in a if any(k.startswith(p) for p in card.head_keys)}
+    assert differing == heads
+    assert all(any(k.startswith(p) for k in heads) for p in card.head_keys)
+
+
+def test_unknown_model_lists_known_ones():
+    with pytest.raises(ModelError, match="lraspp_mobilenet_v3_large"):
+        get_card("unet")
+
+
+def test_missing_models_folder_is_a_clear_error(tmp_path, monkeypatch):
+    (tmp_path / "segstudio").mkdir()
+    monkeypatch.setattr(segstudio, "__file__", str(tmp_path / "segstudio" / "__init__.py"))
+    with pytest.raises(ModelError, match="model cards folder"):
+        registry.list_cards()
+
+
+def test_bad_card_is_reported_with_its_path(tmp_path, monkeypatch):
+    folder = tmp_path / "models"
+    folder.mkdir()
+    (folder / "x.json").write_text(json.dumps({"name": "x", "task": "panoptic", "builder": "b",
+                                               "weights": "w", "head_keys": []}))
+    monkeypatch.setattr(registry, "models_dir", lambda: folder)
+    with pytest.raises(ModelError, match=r"x\.json: task must be"):
+        registry.list_cards()
+    (folder / "x.json").write_text("{not json")
+    registry._cards.cache_clear()
+    with pytest.raises(ModelError, match=r"x\.json: cannot read"):
+        registry.list_cards()
+    registry._cards.cache_clear()
