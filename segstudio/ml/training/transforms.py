@@ -23,7 +23,7 @@ VOID = 255
 
 def to_tensor(image: np.ndarray) -> torch.Tensor:
     """uint8 H×W×3 -> float C×H×W in [0, 1]."""
-    return torch.from_numpy(np.ascontiguousarray(image)).permute(2, 0, 1).float().div_(255.0)
+    return torch.from_numpy(np.array(image, dtype=np.uint8, copy=True)).permute(2, 0, 1).float().div_(255.0)
 
 
 def normalize(x: torch.Tensor, mean=IMAGENET_MEAN, std=IMAGENET_STD) -> torch.Tensor:
@@ -59,7 +59,7 @@ class SegmentationTrainTransform:
 
     def __call__(self, image: np.ndarray, mask: np.ndarray):
         x = to_tensor(image)
-        m = torch.from_numpy(np.ascontiguousarray(mask)).to(torch.uint8)
+        m = torch.from_numpy(np.array(mask, dtype=np.uint8, copy=True))
         short = int(random.uniform(self.scale[0], self.scale[1]) * self.base)
         size = shorter_side_size(x.shape[1], x.shape[2], max(1, short))
         x = resize_image(x, size)
@@ -94,7 +94,7 @@ class SegmentationEvalTransform:
         x = to_tensor(image)
         if self.size:
             x = resize_image(x, shorter_side_size(x.shape[1], x.shape[2], self.size))
-        return normalize(x, self.mean, self.std), torch.from_numpy(np.ascontiguousarray(mask)).long()
+        return normalize(x, self.mean, self.std), torch.from_numpy(np.array(mask, dtype=np.int64, copy=True))
 
 
 class InstanceTrainTransform:
