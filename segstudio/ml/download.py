@@ -91,6 +91,9 @@ def download(url: str, folder: str | os.PathLike | None = None, progress: Progre
                         done += len(chunk)
                         if progress:
                             progress(done, total)
+            except urllib.error.HTTPError as e:
+                raise ModelError(f"cannot download the weights from {url}: the server answered HTTP {e.code} "
+                                 f"({e.reason}); copy the file by hand to {dest}") from None
             except (urllib.error.URLError, ConnectionError, socket.timeout, TimeoutError) as e:
                 reason = getattr(e, "reason", None) or e
                 raise ModelError(
