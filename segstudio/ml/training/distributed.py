@@ -16,7 +16,6 @@ import torch
 import torch.distributed as dist
 from torch.utils.data import DistributedSampler
 
-from segstudio.errors import ModelError
 
 
 @dataclass
@@ -37,26 +36,13 @@ class DistContext:
 
 
 def pick_device(name: str = "auto", local_rank: int = 0) -> torch.device:
-    name = (name or "auto").lower()
-    if name == "auto":
-        if torch.cuda.is_available():
-            return torch.device("cuda", local_rank % torch.cuda.device_count())
-        if getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available():
-            return torch.device("mps")
-        return torch.device("cpu")
-    if name.startswith("cuda"):
-        if not torch.cuda.is_available():
-            raise ModelError("--device cuda: no CUDA GPU is available here; use --device cpu or auto")
-        if name == "cuda":
-            return torch.device("cuda", local_rank % torch.cuda.device_count())
-        return torch.device(name)
-    if name == "mps":
-        if not (getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available()):
-            raise ModelError("--device mps: Apple MPS is not available here; use --device cpu or auto")
-        return torch.device("mps")
-    if name == "cpu":
-        return torch.device("cpu")
-    raise ModelError(f"unknown device '{name}'; use auto, cpu, cuda, cuda:N or mps")
+    """``segstudio.ml.devices.pick_device``; under torchrun "auto"/"cuda" mean this process's GPU."""
+    from segstudio.ml.devices import pick_device as pick
+
+    dev = pick(name)
+    if dev.type == "cuda" and dev.index is None:
+        dev = torch.device("cuda", local_rank % torch.cuda.device_count())
+    return dev
 
 
 def launched_by_torchrun() -> bool:

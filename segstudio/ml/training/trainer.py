@@ -108,6 +108,11 @@ class Trainer:
         if self.ctx is None:
             self.ctx = D.setup(cfg.device)
         self.device = self.ctx.device
+        if self.gate is None:  # share the device with interactive inference: held per step
+            from segstudio.ml.devices import device_gate
+
+            device = self.device
+            self.gate = lambda: device_gate(device, "background")
         self.amp = bool(cfg.amp and self.device.type == "cuda")
         seed = cfg.seed + self.ctx.rank
         random.seed(seed)
