@@ -214,3 +214,42 @@ def test_time_budget_and_schedule(folders, tmp_path):
         sched.step()
     assert lrs[0] == pytest.approx(0.001) and lrs[1] == pytest.approx(0.01 * 0.55 * 0.9 ** 0.9)
     assert lrs[2] == pytest.approx(0.01 * 0.8 ** 0.9) and lrs == sorted(lrs[:2]) + sorted(lrs[2:], reverse=True)
+
+
+def _tiny_mask_rcnn():
+    """A real torchvision MaskRCNN with a toy backbone, so the instance path runs in a second."""
+    from torch import nn
+    from torchvision.models.detection import MaskRCNN
+    from torchvision.models.detection.anchor_utils import AnchorGenerator
+    from torchvision.models.detection.faster_rcnn import FastRCNNPredictor, TwoMLPHead
+    from torchvision.models.detection.mask_rcnn import MaskRCNNHeads, MaskRCNNPredictor
+
+    backbone = nn.Sequential(nn.Conv2d(3, 8, 3, 2, 1), nn.ReLU(), nn.Conv2d(8, 8, 3, 2, 1), nn.ReLU())
+    backbone.out_channels = 8
+    return MaskRCNN(backbone, num_classes=None, min_size=64, max_size=64,
+                    rpn_anchor_generator=AnchorGenerator(((8, 16, 32),), ((0.5, 1.0, 2.0),)),
+                    rpn_batch_size_per_image=32, box_batch_size_per_image=32, rpn_pre_nms_top_n_train=100,
+                    rpn_post_nms_top_n_train=50, rpn_pre_nms_top_n_test=100, rpn_post_nms_top_n_test=50,
+                    box_head=TwoMLPHead(8 * 7 * 7, 32), box_predictor=FastRCNNPredictor(32, 3),
+                    mask_head=MaskRCNNHeads(8, (16, 16), 1), mask_predictor=MaskRCNNPredictor(16, 16, 3))
+
+
+def test_instance_training_steps_and_scores_with_cocoeval(tmp_path):
+    from segstudio.ml.training.model_setup import TrainModel
+    from tests.ml.test_data_training import _coco_file
+
+    torch.manual_seed(0)
+    (tmp_path / "coco").mkdir()
+    data = open_data(DataSpec(_coco_file(tmp_path / "coco"), task="instance", val_fraction=0.34))
+    tm = TrainModel(_tiny_mask_rcnn(), "maskrcnn_resnet50_fpn", "instance", data.labels, "none", "none", None, None)
+    rec = Recorder()
+    cfg = TrainConfig("maskrcnn_resnet50_fpn", tmp_path / "run", weights="none", epochs=2, batch_size=2,
+                      workers=0, lr=0.01)
+    trainer = Trainer(cfg, data, [rec], train_model=tm)
+    result = trainer.fit()
+    assert result.iterations == 2 and all(i.loss > 0 for i in rec.iterations)
+    assert trainer.scheduler.policy == "step"
+    metrics = rec.epochs[-1].metrics
+    assert {"segm_ap", "segm_ap50", "detections"} <= set(metrics) and 0.0 <= metrics["segm_ap"] <= 1.0
+    card = load_checkpoint(tmp_path / "run" / "best.pt")["card"]
+    assert card["task"] == "instance" and card["score"]["name"] == "segm AP"

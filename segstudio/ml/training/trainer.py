@@ -58,6 +58,7 @@ class TrainConfig:
     auto_batch: bool = False           # on GPU OOM: halve the micro-batch and go on
     validate: bool = True
     version: str | None = None         # version prefix of published checkpoints
+    min_size: int | None = None        # Mask R-CNN: its internal resize (default 800 / 1333 max)
 
     def to_json(self) -> dict:
         d = asdict(self)
@@ -123,6 +124,9 @@ class Trainer:
             raise TrainingError(f"{tm.architecture} is a {tm.task} model but the data is for {self.data.task} "
                                 "models; pick a matching --model")
         self.tm = tm
+        if cfg.min_size and hasattr(tm.model, "transform"):
+            tm.model.transform.min_size = (int(cfg.min_size),)
+            tm.model.transform.max_size = max(int(cfg.min_size), int(cfg.min_size * 1333 / 800))
         self.task = tm.task
         self.model = tm.model.to(self.device)
         self.model_plain = self.model
