@@ -23,7 +23,7 @@ VOID = 255
 
 def to_tensor(image: np.ndarray) -> torch.Tensor:
     """uint8 H×W×3 -> float C×H×W in [0, 1]."""
-    return torch.from_numpy(np.array(image, dtype=np.uint8, copy=True)).permute(2, 0, 1).float().div_(255.0)
+    return torch.from_numpy(np.array(image, dtype=np.uint8, copy=True)).permute(2, 0, 1).contiguous().float().div_(255.0)
 
 
 def normalize(x: torch.Tensor, mean=IMAGENET_MEAN, std=IMAGENET_STD) -> torch.Tensor:
@@ -72,7 +72,7 @@ class SegmentationTrainTransform:
         left = random.randint(0, x.shape[2] - self.crop)
         x = x[:, top:top + self.crop, left:left + self.crop]
         m = m[top:top + self.crop, left:left + self.crop]
-        return normalize(x, self.mean, self.std), m.long()
+        return normalize(x, self.mean, self.std).contiguous(), m.long().contiguous()
 
 
 def pad_to(x: torch.Tensor, m: torch.Tensor, size: int):
