@@ -79,6 +79,37 @@ class _ProgressHook:
         self.bar.close()
 
 
+class _ctrl_c_cancels:
+    """The first Ctrl-C cancels at the next batch boundary (last.pt is saved); a second one interrupts."""
+
+    def __init__(self, trainer):
+        self.trainer = trainer
+        self.previous = None
+
+    def _handler(self, signum, frame):
+        import signal
+
+        if self.trainer.cancelled:
+            signal.signal(signal.SIGINT, self.previous or signal.default_int_handler)
+            raise KeyboardInterrupt
+        print("\ncancelling at the end of this batch (Ctrl-C again to stop at once)", file=sys.stderr)
+        self.trainer.cancel()
+
+    def __enter__(self):
+        import signal
+        import threading
+
+        if threading.current_thread() is threading.main_thread():
+            self.previous = signal.signal(signal.SIGINT, self._handler)
+        return self
+
+    def __exit__(self, *exc):
+        import signal
+
+        if self.previous is not None:
+            signal.signal(signal.SIGINT, self.previous)
+
+
 def run(args: argparse.Namespace) -> int:
     from pathlib import Path
 
@@ -128,7 +159,8 @@ def run(args: argparse.Namespace) -> int:
             print(f"fine-tuning {arch} on {data.summary['train_images']} images "
                   f"({data.summary['val_images']} for validation), {len(data.labels)} classes, "
                   f"device {ctx.device}{f', {ctx.world} processes' if ctx.distributed else ''}")
-        result = trainer.fit()
+        with _ctrl_c_cancels(trainer):
+            result = trainer.fit()
     finally:
         D.teardown(ctx)
     if ctx.is_main:

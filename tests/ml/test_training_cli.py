@@ -69,3 +69,35 @@ def test_finetune_input_errors_exit_with_2(tmp_path, capsys):
     assert "--model NAME" in capsys.readouterr().err
     assert main(["evaluate", "--gt", str(masks), "--model", "lraspp_mobilenet_v3_large", "--weights", "none"]) == 2
     assert "--images DIR" in capsys.readouterr().err
+
+
+def test_ctrl_c_cancels_at_a_batch_boundary_and_saves_last(tmp_path):
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+    from pathlib import Path
+
+    from segstudio.ml.training.checkpoint import load_checkpoint
+
+    root = Path(__file__).resolve().parents[2]
+    images, masks, labels = make_mask_folders(tmp_path / "data", n=6)
+    out = tmp_path / "run"
+    proc = subprocess.Popen([sys.executable, "-m", "segstudio", "finetune", str(images), "--masks", str(masks),
+                             "--labels", str(labels), "--void", "3", "--epochs", "500", "--out", str(out)] + ARGS,
+                            cwd=root, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            env=dict(os.environ, PYTHONPATH=str(root)))
+    try:
+        deadline = time.monotonic() + 120
+        while not (out / "metrics.jsonl").exists() and time.monotonic() < deadline and proc.poll() is None:
+            time.sleep(0.2)
+        proc.send_signal(signal.SIGINT)
+        stdout, stderr = proc.communicate(timeout=120)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 0, stderr
+    assert "cancelled:" in stdout and "cancelling at the end of this batch" in stderr
+    last = load_checkpoint(out / "last.pt")
+    assert 2 <= last["iteration"] < 1000 and "optimizer" in last
