@@ -253,3 +253,29 @@ def test_instance_training_steps_and_scores_with_cocoeval(tmp_path):
     assert {"segm_ap", "segm_ap50", "detections"} <= set(metrics) and 0.0 <= metrics["segm_ap"] <= 1.0
     card = load_checkpoint(tmp_path / "run" / "best.pt")["card"]
     assert card["task"] == "instance" and card["score"]["name"] == "segm AP"
+
+
+def test_checkpoint_publishing_is_atomic_and_loading_checks_the_format(tmp_path, monkeypatch):
+    from segstudio.core.labels import LabelSet
+    from segstudio.errors import ModelError
+    from segstudio.ml.training import checkpoint as ck
+
+    labels = LabelSet(["background", "thing"])
+    card = ck.make_card(ARCH, "semantic", labels, "v1", metrics={"miou": 0.5}, run_id="r")
+    ckpt = ck.checkpoint_dict({"w": torch.ones(2)}, card, epoch=1, iteration=3)
+    path = ck.publish_checkpoint(tmp_path / "best.pt", ckpt)
+    assert json.loads((tmp_path / "best.json").read_text("utf-8")) == card
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["best.json", "best.pt"]    # no temporaries left
+    # a failing write leaves the published file as it was
+    monkeypatch.setattr(torch, "save", lambda obj, f: (_ for _ in ()).throw(OSError("disk full")))
+    with pytest.raises(OSError):
+        ck.save_checkpoint(path, ck.checkpoint_dict({"w": torch.zeros(2)}, card))
+    monkeypatch.undo()
+    assert torch.equal(ck.load_checkpoint(path)["model"]["w"], torch.ones(2))
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["best.json", "best.pt"]
+    (tmp_path / "junk.pt").write_bytes(b"not a checkpoint")
+    with pytest.raises(ModelError, match="junk.pt"):
+        ck.load_checkpoint(tmp_path / "junk.pt")
+    torch.save({"w": torch.ones(1)}, tmp_path / "plain.pt")
+    with pytest.raises(ModelError, match="not a segstudio checkpoint"):
+        ck.load_checkpoint(tmp_path / "plain.pt")

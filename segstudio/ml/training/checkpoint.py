@@ -9,7 +9,6 @@ and a published checkpoint ``X.pt`` gets its card as ``X.json`` beside it.
 
 from __future__ import annotations
 
-import datetime as _dt
 import os
 import tempfile
 from pathlib import Path
@@ -25,10 +24,11 @@ VERSION = 1
 
 def make_card(architecture: str, task: str, labels, version: str, metrics: dict | None = None,
               data: dict | None = None, base_weights: str = "none", **extra) -> dict:
-    card = {"architecture": architecture, "task": task, "labels": labels.to_json(), "version": version,
-            "metrics": metrics or {}, "data": data or {},
-            "date": _dt.datetime.now().astimezone().isoformat(timespec="seconds"),
-            "base_weights": base_weights}
+    """The registry's model card (``segstudio.ml.weights.make_card``) plus training details."""
+    from segstudio.ml.weights import make_card as registry_card
+
+    card = registry_card(architecture, labels, version, metrics=metrics, data=data, base_weights=base_weights,
+                         task=task)
     card.update(extra)
     return card
 
@@ -83,14 +83,11 @@ def publish_checkpoint(path: str | os.PathLike, ckpt: dict) -> Path:
 
 
 def load_checkpoint(path: str | os.PathLike, map_location="cpu") -> dict:
+    """The whole checkpoint dict (for resume); ``torch.load(weights_only=True)`` only."""
+    from segstudio.ml.weights import read_weights_file
+
     path = Path(path)
-    if not path.is_file():
-        raise ModelError(f"{path}: checkpoint not found")
-    try:
-        ckpt = torch.load(path, map_location=map_location, weights_only=True)
-    except Exception as e:  # torch raises many types for corrupt or foreign files
-        raise ModelError(f"{path}: not a readable checkpoint ({type(e).__name__}: {e}); "
-                         "give a file written by segstudio finetune") from None
+    ckpt = read_weights_file(path, map_location)
     if not isinstance(ckpt, dict) or ckpt.get("format") != FORMAT:
         raise ModelError(f"{path}: not a segstudio checkpoint (no \"format\": \"{FORMAT}\")")
     if int(ckpt.get("version", 0)) > VERSION:

@@ -59,6 +59,7 @@ class TrainConfig:
     validate: bool = True
     version: str | None = None         # version prefix of published checkpoints
     min_size: int | None = None        # Mask R-CNN: its internal resize (default 800 / 1333 max)
+    write_checkpoints: bool = True     # False: keep nothing on disk (experiments, benchmarks)
 
     def to_json(self) -> dict:
         d = asdict(self)
@@ -319,7 +320,7 @@ class Trainer:
         published = None
         if improved:
             self.best_score = score
-        if (improved or no_val) and self.ctx.is_main:
+        if (improved or no_val) and self.ctx.is_main and self.config.write_checkpoints:
             published = self._publish(metrics, score)
         D.barrier(self.ctx)
         self._emit("on_epoch", EpochInfo(self.epoch - 1, self.iteration, metrics, score, improved, mean_loss))
@@ -349,7 +350,7 @@ class Trainer:
 
     def _save_last(self, epoch: int) -> Path | None:
         path = None
-        if self.ctx.is_main:
+        if self.ctx.is_main and self.config.write_checkpoints:
             ckpt = ck.checkpoint_dict(self.model_plain.state_dict(), self._card({}, None), self.optimizer,
                                       self.scheduler, self.scaler, epoch, self.iteration)
             path = ck.save_checkpoint(self.out / "last.pt", ckpt)
