@@ -27,15 +27,16 @@ ARCH = "lraspp_mobilenet_v3_large"
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--data", help="CamVid folder (train/, trainannot/, val/, valannot/)")
-    ap.add_argument("--iterations", type=int, default=150, help="optimizer steps per k (150)")
+    ap.add_argument("--iterations", type=int, default=200, help="optimizer steps per k (200)")
     ap.add_argument("--minutes", type=float, help="a training-time budget per k instead of --iterations")
     ap.add_argument("--ks", default="10,25,50,100")
     ap.add_argument("--weights", default="none", help="starting weights (none)")
-    ap.add_argument("--batch-size", type=int, default=4)
-    ap.add_argument("--crop", type=int, default=160)
-    ap.add_argument("--base-size", type=int, default=144)
-    ap.add_argument("--eval-size", type=int, default=144)
-    ap.add_argument("--lr", type=float, default=0.02)
+    ap.add_argument("--batch-size", type=int, default=8)
+    ap.add_argument("--crop", type=int, default=96)
+    ap.add_argument("--base-size", type=int, default=96)
+    ap.add_argument("--eval-size", type=int, default=96)
+    ap.add_argument("--lr", type=float, default=0.05)
+    ap.add_argument("--precise-bn", type=int, default=20, help="BatchNorm statistics from N batches (20)")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--device", default="cpu")
     args = ap.parse_args()
@@ -60,9 +61,11 @@ def main() -> int:
                           max_minutes=args.minutes, max_iterations=None if args.minutes else args.iterations,
                           batch_size=args.batch_size, crop=args.crop, base_size=args.base_size,
                           eval_size=args.eval_size, lr=args.lr, workers=0, device=args.device, seed=args.seed,
-                          validate=False, write_checkpoints=False)
+                          validate=False, write_checkpoints=False,
+                          precise_bn=args.precise_bn)
         trainer = Trainer(cfg, subset, [])
         result = trainer.fit()
+        trainer.refresh_bn()
         metrics, miou = trainer.evaluate()          # the final model, on all of CamVid val
         wrong = 1.0 - metrics["pixel_accuracy"]
         rows.append((k, result.iterations, wrong, miou))

@@ -9,7 +9,7 @@ else) runs one iteration after each Trainer iteration, so both are timed in
 pairs under the same machine load; the throughput ratio Trainer / bare is the
 median over the pairs (target >= 0.9), and the ratio of the means is printed too.
 
-    python benchmarks/bench_finetune.py [--data DIR] [--minutes 1.5] [--device cpu]
+    python benchmarks/bench_finetune.py [--data DIR] [--minutes 2] [--device cpu]
 """
 
 from __future__ import annotations
@@ -67,12 +67,13 @@ class BareLoop:
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--data", help="CamVid folder (train/, trainannot/, val/, valannot/)")
-    ap.add_argument("--minutes", type=float, default=1.5, help="Trainer training-time budget in minutes (1.5)")
-    ap.add_argument("--batch-size", type=int, default=4)
-    ap.add_argument("--crop", type=int, default=192)
-    ap.add_argument("--base-size", type=int, default=180, help="random resize around this shorter side (180)")
-    ap.add_argument("--eval-size", type=int, default=180, help="val images' shorter side for prediction (180)")
-    ap.add_argument("--lr", type=float, default=0.02)
+    ap.add_argument("--minutes", type=float, default=2.0, help="Trainer training-time budget in minutes (2)")
+    ap.add_argument("--batch-size", type=int, default=8)
+    ap.add_argument("--crop", type=int, default=128)
+    ap.add_argument("--base-size", type=int, default=128, help="random resize around this shorter side (128)")
+    ap.add_argument("--eval-size", type=int, default=128, help="val images' shorter side for prediction (128)")
+    ap.add_argument("--lr", type=float, default=0.05)
+    ap.add_argument("--precise-bn", type=int, default=20, help="BatchNorm statistics from N batches (20)")
     ap.add_argument("--workers", type=int, default=0)
     ap.add_argument("--device", default="cpu")
     args = ap.parse_args()
@@ -116,7 +117,8 @@ def main() -> int:
     out = Path(tempfile.mkdtemp(prefix="bench-finetune-"))
     cfg = TrainConfig(ARCH, out, weights="none", epochs=None, max_minutes=args.minutes,
                       batch_size=args.batch_size, crop=args.crop, base_size=args.base_size,
-                      eval_size=args.eval_size, lr=args.lr, workers=args.workers, device=args.device, seed=0)
+                      eval_size=args.eval_size, lr=args.lr, workers=args.workers, device=args.device, seed=0,
+                      precise_bn=args.precise_bn)
     trainer = Trainer(cfg, data, [hook])
     trainer.setup()
     t0 = time.perf_counter()

@@ -35,6 +35,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--lr", type=float, help="learning rate (0.01; Mask R-CNN 0.02 × batch / 16)")
     p.add_argument("--weight-decay", type=float, help="(1e-4; 1e-6 for MobileNet models)")
     p.add_argument("--warmup-iters", type=int, metavar="N", help="linear warm-up iterations")
+    p.add_argument("--precise-bn", type=int, default=10, metavar="N",
+                   help="recompute BatchNorm statistics on N training batches before each validation (10; 0: off)")
     p.add_argument("--freeze-backbone", action="store_true", help="train only the heads (small label sets)")
     p.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N or mps (auto)")
     p.add_argument("--no-amp", action="store_true", help="no autocast on CUDA")
@@ -146,7 +148,7 @@ def run(args: argparse.Namespace) -> int:
                          max_iterations=args.max_iterations, batch_size=args.batch_size, crop=args.crop,
                          base_size=args.base_size, eval_size=args.eval_size, lr=args.lr,
                          weight_decay=args.weight_decay, warmup_iters=args.warmup_iters,
-                         freeze_backbone=args.freeze_backbone, device=args.device, amp=not args.no_amp,
+                         freeze_backbone=args.freeze_backbone, precise_bn=args.precise_bn, device=args.device, amp=not args.no_amp,
                          workers=args.workers, seed=args.seed, resume=args.resume, auto_batch=args.auto_batch)
     ctx = D.setup(args.device)
     try:

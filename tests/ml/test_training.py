@@ -279,3 +279,21 @@ def test_checkpoint_publishing_is_atomic_and_loading_checks_the_format(tmp_path,
     torch.save({"w": torch.ones(1)}, tmp_path / "plain.pt")
     with pytest.raises(ModelError, match="not a segstudio checkpoint"):
         ck.load_checkpoint(tmp_path / "plain.pt")
+
+
+def test_precise_bn_averages_batch_statistics_and_skips_frozen_layers():
+    from torch import nn
+
+    from segstudio.ml.training.precise_bn import recompute_bn_stats
+
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.BatchNorm2d(3, momentum=0.01), nn.Conv2d(3, 3, 1), nn.BatchNorm2d(3))
+    model.train()
+    model[2].eval()                                  # a frozen layer keeps its statistics
+    frozen = model[2].running_mean.clone()
+    batches = [(torch.randn(4, 3, 8, 8) * 3 + k, None) for k in range(3)]
+    used = recompute_bn_stats(model, batches, 2, torch.device("cpu"), micro_batch=2)
+    assert used == 2 and model.training and model[0].momentum == 0.01
+    expected = torch.stack([b[0].mean(dim=(0, 2, 3)) for b in batches[:2]]).mean(0)
+    assert torch.allclose(model[0].running_mean, expected, atol=1e-5)
+    assert torch.equal(model[2].running_mean, frozen)

@@ -60,6 +60,7 @@ class TrainConfig:
     version: str | None = None         # version prefix of published checkpoints
     min_size: int | None = None        # Mask R-CNN: its internal resize (default 800 / 1333 max)
     write_checkpoints: bool = True     # False: keep nothing on disk (experiments, benchmarks)
+    precise_bn: int = 10               # recompute BatchNorm statistics on N batches before validation
 
     def to_json(self) -> dict:
         d = asdict(self)
@@ -311,7 +312,19 @@ class Trainer:
                                   self.ctx.rank, self.ctx.world, gate)
         return res, res["segm_ap"]
 
+    def refresh_bn(self) -> int:
+        """Precise BatchNorm statistics from ``config.precise_bn`` training batches (see precise_bn.py)."""
+        from segstudio.ml.training.precise_bn import recompute_bn_stats
+
+        if self.config.precise_bn <= 0 or self.task != "semantic":
+            return 0
+        set_train_mode(self.model_plain)
+        self.sampler.set_epoch(self.epoch + 10 ** 6)
+        return recompute_bn_stats(self.model_plain, self.loader, self.config.precise_bn, self.device,
+                                  self.gate, self.ctx, self.steps.micro)
+
     def _end_epoch(self, mean_loss: float | None) -> str | None:
+        self.refresh_bn()
         metrics, score = self.evaluate() if self.config.validate else ({}, None)
         improved = score is not None and (self.best_score is None or score > self.best_score)
         no_val = score is None
