@@ -19,7 +19,7 @@ from segstudio import __version__
 from segstudio.errors import SegStudioError
 
 # Subcommand modules, in the order --help lists them.
-COMMANDS = ["evaluate", "finetune"]
+COMMANDS = ["evaluate", "models", "predict", "finetune"]
 
 
 def _command_modules():

@@ -236,7 +236,9 @@ def load_model(name: str | None = None, weights: str | os.PathLike = "default", 
     """Build model ``name`` (or the checkpoint's architecture) with ``weights``; eval mode.
 
     ``num_classes``/``labels`` ask for other classes than the weights have:
-    the heads are replaced, the rest is kept.  ``aux_loss`` keeps the
+    the heads are replaced, the rest is kept (fine-tuning).  To predict into a
+    project's label set with the weights' own classes, pass the project's
+    labels to ``Predictor`` instead (it maps classes by name).  ``aux_loss`` keeps the
     auxiliary classifier of FCN/DeepLabV3 (for fine-tuning).  With
     ``replace_heads=False`` a class mismatch is an error instead.  ``progress``
     receives ``(done_bytes, total_bytes)`` while default weights download.

@@ -14,6 +14,16 @@ from segstudio.ml.weights import load_model, make_card, read_checkpoint, save_ch
 NAME = "lraspp_mobilenet_v3_large"
 
 
+@pytest.fixture(autouse=True, scope="module")
+def _one_torch_thread():
+    """Tiny inputs gain nothing from intra-op threads, and on a busy machine the
+    thread barriers make them many times slower."""
+    n = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(n)
+
+
 @pytest.fixture(scope="module")
 def base():
     torch.manual_seed(0)
