@@ -19,7 +19,7 @@ from segstudio import __version__
 from segstudio.errors import SegStudioError
 
 # Subcommand modules, in the order --help lists them.
-COMMANDS = ["models", "predict", "import_", "export", "evaluate"]
+COMMANDS = ["models", "predict", "import_", "export", "finetune", "evaluate"]
 
 
 def _command_modules():

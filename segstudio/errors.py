@@ -40,3 +40,7 @@ class ModelError(SegStudioError):
 
 class Cancelled(SegStudioError):
     """The user cancelled a long operation (an export, an import); nothing was changed."""
+
+
+class TrainingError(ModelError):
+    """Fine-tuning cannot start or go on (bad data, non-finite loss, out of memory...)."""

@@ -1,7 +1,10 @@
 """Compare predicted label maps with ground truth: pixel accuracy, mean
 accuracy, mIoU, frequency-weighted IoU and per-class IoU, accuracy, Dice,
 precision and recall.  Label PNGs are matched by file stem; pixels whose
-ground truth is the ignore id (255) are not counted."""
+ground truth is the ignore id (255) are not counted.  With --model (and
+--weights) the model predicts first and is scored on --gt: a mask folder
+(with --images), a project, a VOC root, or a COCO json (instance models: COCO
+segm AP)."""
 
 from __future__ import annotations
 
@@ -15,8 +18,20 @@ HELP = "score predicted masks against ground truth (mIoU, accuracy, per class)"
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--gt", required=True, metavar="DIR", help="folder of ground-truth label PNGs")
+    p.add_argument("--gt", required=True, metavar="DIR",
+                   help="folder of ground-truth label PNGs; with --model also a project, a VOC root or a COCO json")
     p.add_argument("--pred", metavar="DIR", help="folder of predicted label PNGs (same stems)")
+    p.add_argument("--model", metavar="NAME", help="predict with this model and score it (see `segstudio models`)")
+    p.add_argument("--weights", metavar="default|none|FILE", help="with --model: weights or a checkpoint "
+                   "(default: default; a segstudio checkpoint alone is enough)")
+    p.add_argument("--images", metavar="DIR", help="with --model and a mask folder: the images (same stems)")
+    p.add_argument("--split", choices=("all", "train", "val"), default="all",
+                   help="with --model: which images of a VOC root or split data to score (all)")
+    p.add_argument("--void", type=int, action="append", default=[], metavar="ID",
+                   help="with --model: ground-truth id to treat as void (repeatable)")
+    p.add_argument("--size", type=int, metavar="PX", help="with --model: resize images' shorter side to PX "
+                   "before predicting (scores stay at full size)")
+    p.add_argument("--device", default="auto", help="with --model: auto, cpu, cuda or mps (auto)")
     p.add_argument("--num-classes", type=int, metavar="N",
                    help="number of classes (default: the label set's size, or the largest id + 1)")
     p.add_argument("--ignore", type=int, default=255, metavar="ID", help="ground-truth id not counted (255)")
@@ -47,8 +62,14 @@ def run(args: argparse.Namespace) -> int:
     from segstudio.formats.masks import read_label_png
     from segstudio.progress import ProgressBar
 
+    if args.model or args.weights:
+        if args.pred:
+            raise SegStudioError("give either --pred DIR or --model NAME, not both")
+        from segstudio.commands._evaluate_model import run_model
+
+        return run_model(args, _print_table)
     if not args.pred:
-        raise SegStudioError("give --pred DIR (a folder of predicted label PNGs)")
+        raise SegStudioError("give --pred DIR (a folder of predicted label PNGs) or --model NAME")
     gt_files = _label_files(Path(args.gt))
     pred_files = _label_files(Path(args.pred))
     if not gt_files:

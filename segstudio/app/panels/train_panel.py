@@ -1,0 +1,349 @@
+"""The Train panel: fine-tune a model in the background while the user keeps working.
+
+A standalone widget (dock it anywhere).  The user picks the data (this project
+or a folder / VOC root / COCO json, with a mask folder and label file for
+image + mask folders), the base model and its weights, epochs or a time
+budget, and presses Start; a ``TrainWorker`` thread runs the Trainer.  The
+panel shows a live loss curve, the progress (loss, learning rate, images/s,
+ETA) and the validation metrics table, and Cancel stops at the next batch.
+
+API for the main window:
+
+* ``set_project(root)``: "This project" trains on that project (None: no project open);
+* ``set_models(names)``: the base models offered (default: the registry's list);
+* ``start() -> bool``, ``cancel()``, ``is_running()``, ``shutdown(timeout_ms)``;
+* signals ``checkpoint_published(path: str, version: str)`` (connect the predictor:
+  the next prediction loads that checkpoint), ``training_started()``,
+  ``training_finished(state: str)`` ("done" | "cancelled" | "failed"), ``message(str)``.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+from pathlib import Path
+
+from PySide6.QtCore import Qt, Signal, Slot
+from PySide6.QtWidgets import (QButtonGroup, QCheckBox, QComboBox, QDoubleSpinBox, QFileDialog, QFormLayout,
+                               QHBoxLayout, QHeaderView, QLabel, QLineEdit, QMessageBox, QProgressBar,
+                               QPushButton, QRadioButton, QSpinBox, QTableWidget, QTableWidgetItem,
+                               QToolButton, QVBoxLayout, QWidget)
+
+from segstudio.app.panels.loss_curve import LossCurve
+from segstudio.app.train_worker import TrainWorker
+
+PROJECT = "This project"
+FOLDER = "Folder or file…"
+
+
+def _fmt_time(seconds: float) -> str:
+    seconds = int(max(0, seconds))
+    return f"{seconds // 3600}:{seconds // 60 % 60:02d}:{seconds % 60:02d}" if seconds >= 3600 \
+        else f"{seconds // 60}:{seconds % 60:02d}"
+
+
+class TrainPanel(QWidget):
+    checkpoint_published = Signal(str, str)
+    training_started = Signal()
+    training_finished = Signal(str)
+    message = Signal(str)
+
+    def __init__(self, parent=None, show_errors: bool = True):
+        super().__init__(parent)
+        self.project_root: str | None = None
+        self.worker: TrainWorker | None = None
+        self.show_errors = show_errors
+        self.last_error: str | None = None
+        self.last_checkpoint: tuple[str, str] | None = None
+        self._build()
+        self.set_models(None)
+        self._update_enabled()
+
+    # -- building ------------------------------------------------------------------------
+    def _build(self) -> None:
+        form = QFormLayout()
+        self.source = QComboBox()
+        self.source.addItems([PROJECT, FOLDER])
+        self.source.currentTextChanged.connect(self._update_enabled)
+        form.addRow("Data", self.source)
+        self.data_path, row = self._path_row("project folder, VOC root, image folder or COCO json", "data")
+        form.addRow("", row)
+        self.masks_path, row = self._path_row("mask folder (image + mask folders only)", "masks")
+        form.addRow("Masks", row)
+        self.labels_path, row = self._path_row("label file (image + mask folders)", "labels")
+        form.addRow("Labels", row)
+        self.void_ids = QLineEdit()
+        self.void_ids.setPlaceholderText("mask ids to ignore, e.g. 11 (255 always is)")
+        form.addRow("Void ids", self.void_ids)
+        self.model = QComboBox()
+        form.addRow("Base model", self.model)
+        self.weights = QComboBox()
+        self.weights.setEditable(True)
+        self.weights.addItems(["default", "none"])
+        wrow = QHBoxLayout()
+        wrow.addWidget(self.weights, 1)
+        b = QToolButton(text="…")
+        b.clicked.connect(self._browse_weights)
+        wrow.addWidget(b)
+        form.addRow("Weights", wrow)
+
+        self.by_epochs = QRadioButton("Epochs")
+        self.by_minutes = QRadioButton("Minutes")
+        self.by_epochs.setChecked(True)
+        group = QButtonGroup(self)
+        group.addButton(self.by_epochs)
+        group.addButton(self.by_minutes)
+        self.epochs = QSpinBox(minimum=1, maximum=10000, value=10)
+        self.minutes = QDoubleSpinBox(minimum=0.1, maximum=10000, value=30, decimals=1)
+        lrow = QHBoxLayout()
+        for w in (self.by_epochs, self.epochs, self.by_minutes, self.minutes):
+            lrow.addWidget(w)
+        form.addRow("Length", lrow)
+        self.batch = QSpinBox(minimum=1, maximum=256, value=4)
+        self.crop = QSpinBox(minimum=16, maximum=4096, value=480, singleStep=16)
+        srow = QHBoxLayout()
+        srow.addWidget(QLabel("batch"))
+        srow.addWidget(self.batch)
+        srow.addWidget(QLabel("crop"))
+        srow.addWidget(self.crop)
+        form.addRow("Size", srow)
+        self.freeze = QCheckBox("Freeze the backbone (few images or classes)")
+        form.addRow("", self.freeze)
+        self.out_path, row = self._path_row("output folder (default: beside the data)", "out")
+        form.addRow("Output", row)
+
+        self.start_button = QPushButton("Start")
+        self.start_button.clicked.connect(self.start)
+        self.cancel_button = QPushButton("Cancel")
+        self.cancel_button.clicked.connect(self.cancel)
+        buttons = QHBoxLayout()
+        buttons.addWidget(self.start_button)
+        buttons.addWidget(self.cancel_button)
+        self.progress_bar = QProgressBar()
+        self.progress_bar.setTextVisible(True)
+        self.status = QLabel("idle")
+        self.status.setWordWrap(True)
+        self.curve = LossCurve()
+        self.score_label = QLabel("")
+        self.table = QTableWidget(0, 3)
+        self.table.setHorizontalHeaderLabels(["class", "IoU", "accuracy"])
+        self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
+        self.table.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
+
+        layout = QVBoxLayout(self)
+        layout.addLayout(form)
+        layout.addLayout(buttons)
+        layout.addWidget(self.progress_bar)
+        layout.addWidget(self.status)
+        layout.addWidget(self.curve, 2)
+        layout.addWidget(self.score_label)
+        layout.addWidget(self.table, 1)
+
+    def _path_row(self, placeholder: str, kind: str):
+        edit = QLineEdit()
+        edit.setPlaceholderText(placeholder)
+        row = QHBoxLayout()
+        row.addWidget(edit, 1)
+        b = QToolButton(text="…")
+        b.clicked.connect(lambda: self._browse(edit, kind))
+        row.addWidget(b)
+        return edit, row
+
+    # -- public API ---------------------------------------------------------------------------
+    def set_project(self, root: str | None) -> None:
+        self.project_root = str(root) if root else None
+        self.source.setCurrentText(PROJECT if root else FOLDER)
+        self._update_enabled()
+
+    def set_models(self, names: list[str] | None) -> None:
+        if names is None:
+            from segstudio.ml.registry import model_names
+
+            names = model_names()
+        current = self.model.currentText()
+        self.model.clear()
+        self.model.addItems(list(names))
+        if current in names:
+            self.model.setCurrentText(current)
+        elif "lraspp_mobilenet_v3_large" in names:
+            self.model.setCurrentText("lraspp_mobilenet_v3_large")
+
+    def is_running(self) -> bool:
+        return self.worker is not None and self.worker.isRunning()
+
+    def form_kwargs(self) -> tuple[dict, dict]:
+        """(TrainConfig kwargs, DataSpec kwargs) from the form; raises ValueError with a message."""
+        from segstudio.ml.registry import get_card
+
+        if self.source.currentText() == PROJECT:
+            if not self.project_root:
+                raise ValueError("no project is open: choose \"Folder or file…\" and a data folder")
+            data = self.project_root
+        else:
+            data = self.data_path.text().strip()
+            if not data:
+                raise ValueError("choose the data: a project folder, a VOC root, an image folder or a COCO json")
+        model = self.model.currentText()
+        if not model:
+            raise ValueError("choose a base model")
+        task = get_card(model).task
+        stamp = _dt.datetime.now().strftime("%Y%m%d-%H%M%S")
+        out = self.out_path.text().strip()
+        if not out:
+            base = Path(data) if Path(data).is_dir() else Path(data).parent
+            out = str(base / "segstudio-runs" / f"{model}-{stamp}")
+        try:
+            void = tuple(int(v) for v in self.void_ids.text().replace(",", " ").split())
+        except ValueError:
+            raise ValueError("void ids must be whole numbers separated by commas or spaces") from None
+        if any(not 0 <= v <= 255 for v in void):
+            raise ValueError("void ids must be in 0..255")
+        spec = {"path": data, "task": task, "masks": self.masks_path.text().strip() or None,
+                "labels": self.labels_path.text().strip() or None, "void_ids": void}
+        config = {"model": model, "out": out, "weights": self.weights.currentText().strip() or "default",
+                  "epochs": self.epochs.value() if self.by_epochs.isChecked() else None,
+                  "max_minutes": self.minutes.value() if self.by_minutes.isChecked() else None,
+                  "batch_size": self.batch.value(), "crop": self.crop.value(),
+                  "freeze_backbone": self.freeze.isChecked(), "workers": 0}
+        return config, spec
+
+    @Slot()
+    def start(self, config_overrides: dict | None = None) -> bool:
+        """Start training with the form's settings (``config_overrides`` for scripted use)."""
+        if self.is_running():
+            return False
+        try:
+            config, spec = self.form_kwargs()
+        except Exception as e:  # form problems and unknown models: tell the user
+            self._error(str(e))
+            return False
+        config.update(config_overrides or {})
+        self.curve.clear()
+        self.table.setRowCount(0)
+        self.score_label.setText("")
+        self.last_error = None
+        worker = TrainWorker(config, spec, self)
+        worker.progress.connect(self._on_progress)
+        worker.epoch_done.connect(self._on_epoch)
+        worker.checkpoint_published.connect(self._on_checkpoint)
+        worker.message.connect(self._on_message)
+        worker.failed.connect(self._error)
+        worker.finished_with.connect(self._on_finished)
+        self.worker = worker
+        worker.start()
+        self._set_status("starting…")
+        self._update_enabled()
+        self.training_started.emit()
+        return True
+
+    @Slot()
+    def cancel(self) -> None:
+        if self.is_running():
+            self.worker.cancel()
+            self._set_status("cancelling at the end of this batch…")
+
+    def shutdown(self, timeout_ms: int = 30000) -> bool:
+        """Cancel and wait for the worker (on window close); True when it has stopped."""
+        if self.worker is None:
+            return True
+        self.worker.cancel()
+        return self.worker.wait(timeout_ms)
+
+    # -- worker events (GUI thread) ----------------------------------------------------------
+    @Slot(object)
+    def _on_progress(self, info) -> None:
+        self.curve.add(info.iteration, info.loss)
+        if info.epochs:
+            total = info.total_iterations
+            self.progress_bar.setRange(0, total)
+            self.progress_bar.setValue(min(info.iteration, total))
+        else:
+            self.progress_bar.setRange(0, 1000)
+            done = info.iteration / max(1, info.total_iterations)
+            self.progress_bar.setValue(int(1000 * min(1.0, done)))
+        epoch = f"epoch {info.epoch + 1}" + (f"/{info.epochs}" if info.epochs else "")
+        self._set_status(f"{epoch}, iteration {info.iteration}: loss {info.loss:.4f}, lr {info.lr:.2g}, "
+                         f"{info.images_per_s:.1f} img/s, {_fmt_time(info.eta_s)} left")
+
+    @Slot(object)
+    def _on_epoch(self, info) -> None:
+        self.curve.mark_epoch(info.iteration)
+        m = info.metrics or {}
+        if "per_class" in m:
+            rows = [r for r in m["per_class"] if r["iou"] is not None or r["accuracy"] is not None]
+            self.table.setRowCount(len(rows))
+            for i, r in enumerate(rows):
+                for j, v in enumerate((r["name"], r["iou"], r["accuracy"])):
+                    text = v if isinstance(v, str) else ("–" if v is None else f"{100 * v:.1f}")
+                    item = QTableWidgetItem(text)
+                    if j:
+                        item.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+                    self.table.setItem(i, j, item)
+            summary = (f"mIoU {100 * (m.get('miou') or 0):.1f}, pixel accuracy "
+                       f"{100 * (m.get('pixel_accuracy') or 0):.1f}")
+        elif "segm_ap" in m:
+            self.table.setRowCount(0)
+            summary = f"segm AP {100 * m['segm_ap']:.1f}, AP50 {100 * m['segm_ap50']:.1f}"
+        else:
+            summary = "no validation images"
+        self.score_label.setText(f"epoch {info.epoch + 1}: {summary}{' — best so far' if info.best else ''}")
+
+    @Slot(str, str)
+    def _on_checkpoint(self, path: str, version: str) -> None:
+        self.last_checkpoint = (path, version)
+        self.message.emit(f"published {version}: {path}")
+        self.checkpoint_published.emit(path, version)
+
+    @Slot(str)
+    def _on_message(self, text: str) -> None:
+        self._set_status(text)
+        self.message.emit(text)
+
+    @Slot(str)
+    def _error(self, text: str) -> None:
+        self.last_error = text
+        self._set_status(f"error: {text.splitlines()[0]}")
+        self.message.emit(f"error: {text}")
+        if self.show_errors:
+            QMessageBox.warning(self, "Training", text)
+
+    @Slot(str, object)
+    def _on_finished(self, state: str, result) -> None:
+        if state == "done" and result is not None:
+            self._set_status(f"done: {result.epochs_done} epochs, {result.iterations} iterations")
+        elif state == "cancelled":
+            self._set_status("cancelled; the run can be resumed from last.pt")
+        if self.worker is not None:
+            self.worker.wait()
+        self._update_enabled()
+        self.training_finished.emit(state)
+
+    # -- helpers --------------------------------------------------------------------------------
+    def _set_status(self, text: str) -> None:
+        self.status.setText(text)
+
+    @Slot()
+    def _update_enabled(self) -> None:
+        running = self.is_running()
+        folder = self.source.currentText() == FOLDER
+        for w in (self.data_path, self.masks_path, self.labels_path, self.void_ids):
+            w.setEnabled(folder and not running)
+        for w in (self.source, self.model, self.weights, self.epochs, self.minutes, self.batch, self.crop,
+                  self.freeze, self.by_epochs, self.by_minutes, self.out_path):
+            w.setEnabled(not running)
+        self.start_button.setEnabled(not running)
+        self.cancel_button.setEnabled(running)
+
+    def _browse(self, edit: QLineEdit, kind: str) -> None:
+        if kind == "labels":
+            path, _ = QFileDialog.getOpenFileName(self, "Label file", edit.text(), "Label files (*.txt);;All (*)")
+        elif kind == "data":
+            path = QFileDialog.getExistingDirectory(self, "Training data", edit.text())
+        else:
+            path = QFileDialog.getExistingDirectory(self, "Folder", edit.text())
+        if path:
+            edit.setText(path)
+
+    def _browse_weights(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, "Checkpoint", "", "Checkpoints (*.pt *.pth);;All (*)")
+        if path:
+            self.weights.setCurrentText(path)
