@@ -42,6 +42,19 @@ def model_entries() -> list[tuple[str, str]]:
     return [(c.name, f"{c.title or c.name} ({c.task})") for c in list_cards()]
 
 
+def checkpoint_architecture(path: str) -> str | None:
+    """The architecture named by the model card beside a checkpoint (X.json for X.pt), if any."""
+    import json
+
+    card = os.path.splitext(path)[0] + ".json"
+    try:
+        with open(card, encoding="utf-8") as f:
+            value = json.load(f).get("architecture")
+    except (OSError, ValueError, AttributeError):
+        return None
+    return value if isinstance(value, str) else None
+
+
 def _cache_key(choice, device: str) -> tuple:
     w = choice.weights
     if w not in ("default", "none") and os.path.exists(w):

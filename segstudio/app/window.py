@@ -25,6 +25,7 @@ from segstudio.app.panels.instances import InstancePanel
 from segstudio.app.panels.labels import LabelPanel
 from segstudio.app.panels.model import ModelPanel
 from segstudio.app.panels.statusbar import StatusBar
+from segstudio.app.panels.train_panel import TrainPanel
 from segstudio.app.predict import PredictController
 from segstudio.app.settings import Settings
 from segstudio.app.tools import TOOL_CLASSES, ToolState
@@ -52,12 +53,17 @@ class MainWindow(QMainWindow):
         self.labels = LabelPanel()
         self.instances = InstancePanel()
         self.model = ModelPanel()
+        self.train = TrainPanel()
+        self.train.before_start = self._save_before_training
         docks = [self._dock("Images", self.images, Qt.DockWidgetArea.LeftDockWidgetArea),
                  self._dock("Model", self.model, Qt.DockWidgetArea.LeftDockWidgetArea),
                  self._dock("Labels", self.labels, Qt.DockWidgetArea.RightDockWidgetArea),
                  self._dock("Instances", self.instances, Qt.DockWidgetArea.RightDockWidgetArea)]
         self.resizeDocks(docks, [290, 290, 250, 250], Qt.Orientation.Horizontal)
         self.resizeDocks(docks, [220, 380, 420, 220], Qt.Orientation.Vertical)
+        train_dock = self._dock("Train", self.train, Qt.DockWidgetArea.LeftDockWidgetArea)
+        self.tabifyDockWidget(docks[1], train_dock)
+        docks[1].raise_()
         self.status = StatusBar()
         self.setStatusBar(self.status)
         self.predictor = PredictController(self.document, self.model, self.settings, self)
@@ -159,6 +165,8 @@ class MainWindow(QMainWindow):
         self.predictor.error.connect(lambda msg: self.show_error("Prediction failed", msg))
         self.io.failed.connect(lambda msg: self.show_error("Import/export failed", msg))
         self.io.imported.connect(self.open_path)
+        self.train.checkpoint_published.connect(self._use_checkpoint)
+        self.train.message.connect(lambda text: self.status.showMessage(text, 5000))
 
     # -- opening ------------------------------------------------------------------------
     def open_path(self, path) -> bool:
@@ -219,6 +227,7 @@ class MainWindow(QMainWindow):
             self.open_key_async(key)
 
     def _on_project(self, project) -> None:
+        self.train.set_project(str(project.root))
         self.labels.set_labels(project.labels, self.labels.hidden())
         self.instances.set_labels(project.labels)
         self.images.set_project(project)
@@ -249,6 +258,17 @@ class MainWindow(QMainWindow):
             return
         self.setWindowTitle(f"{d.project.entry(d.key).relpath} — {d.project.root.name} — segstudio[*]")
         self.setWindowModified(d.is_dirty)
+
+    # -- fine-tuning ----------------------------------------------------------------------
+    def _save_before_training(self) -> bool:
+        """Training reads the saved annotations: save the open image first."""
+        return self.document.save()
+
+    def _use_checkpoint(self, path: str, version: str) -> None:
+        """A better fine-tuned model was published: the next prediction uses it, no restart."""
+        from segstudio.app.predict_job import checkpoint_architecture
+        self.model.use_checkpoint(path, checkpoint_architecture(path))
+        self.status.showMessage(f"fine-tuned model {version} published; the next prediction uses it", 10000)
 
     # -- editing -------------------------------------------------------------------------
     def _edit(self, fn, label: str, *args) -> None:
@@ -402,6 +422,7 @@ class MainWindow(QMainWindow):
 
     def closeEvent(self, e) -> None:
         self.predictor.cancel()
+        self.train.shutdown()
         if not self.document.close():
             answer = QMessageBox.question(
                 self, "Quit without saving?", "The annotation could not be saved. Quit anyway? "

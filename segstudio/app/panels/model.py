@@ -108,6 +108,16 @@ class ModelPanel(QWidget):
         self.model_box.setCurrentIndex(max(0, i))
         self.model_box.blockSignals(False)
 
+    def use_checkpoint(self, path: str, architecture: str | None = None) -> None:
+        """Predict with a checkpoint from now on (a fine-tuned model that was just published)."""
+        if architecture:
+            i = self.model_box.findData(architecture)
+            if i >= 0:
+                self.model_box.setCurrentIndex(i)
+        if self.weights_box.findText(path) < 0:
+            self.weights_box.addItem(path)
+        self.weights_box.setEditText(path)
+
     def choice(self) -> ModelChoice | None:
         name = self.model_box.currentData()
         if not name:

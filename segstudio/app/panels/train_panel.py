@@ -12,6 +12,8 @@ API for the main window:
 * ``set_project(root)``: "This project" trains on that project (None: no project open);
 * ``set_models(names)``: the base models offered (default: the registry's list);
 * ``start() -> bool``, ``cancel()``, ``is_running()``, ``shutdown(timeout_ms)``;
+* ``before_start``: an optional callable run by ``start()`` (the window saves the open
+  image so training sees it); returning False stops the start;
 * signals ``checkpoint_published(path: str, version: str)`` (connect the predictor:
   the next prediction loads that checkpoint), ``training_started()``,
   ``training_finished(state: str)`` ("done" | "cancelled" | "failed"), ``message(str)``.
@@ -54,6 +56,7 @@ class TrainPanel(QWidget):
         self.show_errors = show_errors
         self.last_error: str | None = None
         self.last_checkpoint: tuple[str, str] | None = None
+        self.before_start = None
         self._build()
         self.set_models(None)
         self._update_enabled()
@@ -210,6 +213,8 @@ class TrainPanel(QWidget):
     def start(self, config_overrides: dict | None = None) -> bool:
         """Start training with the form's settings (``config_overrides`` for scripted use)."""
         if self.is_running():
+            return False
+        if self.before_start is not None and not self.before_start():
             return False
         try:
             config, spec = self.form_kwargs()
