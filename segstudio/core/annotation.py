@@ -179,8 +179,11 @@ _MISSING = object()
 class Patch:
     """A reversible change: old and new values inside a box, plus instance-table changes.
 
-    Only the layers an edit touched are stored (``None`` = unchanged).  In the
-    instance table changes, ``None`` means "absent".
+    Only the layers an edit touched are stored (``None`` = unchanged).  A new
+    value is either an array of the box's shape or, for a paint, a scalar that
+    goes where ``mask`` is set (the mask may be a shared, read-only brush
+    footprint); old values are always whole-box arrays.  In the instance table
+    changes, ``None`` means "absent".
     """
 
     box: Box
@@ -194,6 +197,7 @@ class Patch:
     new_instances: dict[int, Instance | None] | None = None
     old_meta: dict[str, object] | None = None  # document metadata: "status", "model"
     new_meta: dict[str, object] | None = None
+    mask: np.ndarray | None = None  # where scalar new values go
 
     @property
     def slices(self) -> tuple[slice, slice]:
@@ -221,12 +225,13 @@ class Patch:
                     doc.instances.pop(k, None)
                 else:
                     doc.instances[k] = v
-        if cls is not None:
-            doc.class_map[sl] = cls
-        if inst is not None:
-            doc.instance_map[sl] = inst
-        if user is not None:
-            doc.user_mask[sl] = user
+        for layer, value in ((doc.class_map, cls), (doc.instance_map, inst), (doc.user_mask, user)):
+            if value is None:
+                continue
+            if value.ndim == 0:
+                np.putmask(layer[sl], self.mask, value)
+            else:
+                layer[sl] = value
         if meta:
             for k, v in meta.items():
                 setattr(doc, k, v)

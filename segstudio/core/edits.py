@@ -79,35 +79,39 @@ def paint_mask(doc: Annotation, mask: np.ndarray, offset: tuple[int, int] = (0, 
 
 def _paint_box(doc: Annotation, y0: int, x0: int, mask: np.ndarray, class_id: int, instance_id: int,
                table: dict[int, Instance | None]) -> Patch | None:
-    """The hot path of every paint: build the patch for ``mask`` at (y0, x0) and apply it."""
+    """The hot path of every paint: paint ``mask`` at (y0, x0) in place and return its patch.
+
+    The patch keeps the old box of each layer that changed, the mask and the
+    new scalar value, so one brush move allocates little and redo is a putmask.
+    """
     y1, x1 = y0 + mask.shape[0], x0 + mask.shape[1]
     sl = (slice(y0, y1), slice(x0, x1))
-    patch = Patch((y0, x0, y1, x1))
-    cls = doc.class_map[sl]
-    new = cls.copy()
-    np.putmask(new, mask, class_id)
-    if new.tobytes() != cls.tobytes():
-        patch.old_class, patch.new_class = cls.copy(), new
-    inst = doc.instance_map[sl]
-    if instance_id or inst.any():
-        new = inst.copy()
-        np.putmask(new, mask, instance_id)
-        if new.tobytes() != inst.tobytes():
-            patch.old_inst, patch.new_inst = inst.copy(), new
-    user = doc.user_mask[sl]
-    new = user | mask
-    if new.tobytes() != user.tobytes():
-        patch.old_user, patch.new_user = user.copy(), new
+    patch = Patch((y0, x0, y1, x1), mask=mask)
+    for name, layer, value in (("class", doc.class_map, class_id), ("inst", doc.instance_map, instance_id),
+                               ("user", doc.user_mask, True)):
+        view = layer[sl]
+        if name == "inst" and not instance_id and not view.any():
+            continue  # no instance pixels to take out
+        old = view.copy()
+        np.putmask(view, mask, value)
+        if view.tobytes() != old.tobytes():
+            setattr(patch, "old_" + name, old)
+            setattr(patch, "new_" + name, np.array(value, dtype=layer.dtype))
     if table:
         changed = {k: v for k, v in table.items() if doc.instances.get(k) != v}
         if changed:
             patch.old_instances = {k: doc.instances.get(k) for k in changed}
             patch.new_instances = changed
+            for k, v in changed.items():
+                if v is None:
+                    doc.instances.pop(k, None)
+                else:
+                    doc.instances[k] = v
     if patch.new_class is None and patch.new_inst is None and patch.new_user is None and not patch.new_instances:
         return None
     if doc.status != "edited":
         patch.old_meta, patch.new_meta = {"status": doc.status}, {"status": "edited"}
-    patch.apply(doc)
+        doc.status = "edited"
     return patch
 
 
