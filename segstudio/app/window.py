@@ -11,8 +11,8 @@ from operator import attrgetter
 
 from PySide6.QtCore import Qt, Slot
 from PySide6.QtGui import QAction, QActionGroup, QKeySequence
-from PySide6.QtWidgets import (QDockWidget, QFileDialog, QLabel, QMainWindow, QMessageBox, QSlider,
-                               QToolBar)
+from PySide6.QtWidgets import (QDockWidget, QFileDialog, QFrame, QLabel, QMainWindow, QMessageBox,
+                               QScrollArea, QSlider, QToolBar)
 
 from segstudio import __version__
 from segstudio.app import resources
@@ -59,11 +59,16 @@ class MainWindow(QMainWindow):
                  self._dock("Model", self.model, Qt.DockWidgetArea.LeftDockWidgetArea),
                  self._dock("Labels", self.labels, Qt.DockWidgetArea.RightDockWidgetArea),
                  self._dock("Instances", self.instances, Qt.DockWidgetArea.RightDockWidgetArea)]
-        self.resizeDocks(docks, [290, 290, 250, 250], Qt.Orientation.Horizontal)
-        self.resizeDocks(docks, [220, 380, 420, 220], Qt.Orientation.Vertical)
-        train_dock = self._dock("Train", self.train, Qt.DockWidgetArea.LeftDockWidgetArea)
+        train_scroll = QScrollArea()  # the form is tall: scroll rather than squeeze the image list
+        train_scroll.setWidget(self.train)
+        train_scroll.setWidgetResizable(True)
+        train_scroll.setFrameShape(QFrame.Shape.NoFrame)
+        train_scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        train_dock = self._dock("Train", train_scroll, Qt.DockWidgetArea.LeftDockWidgetArea)
         self.tabifyDockWidget(docks[1], train_dock)
         docks[1].raise_()
+        self.resizeDocks(docks, [405, 405, 250, 250], Qt.Orientation.Horizontal)
+        self.resizeDocks(docks, [260, 440, 420, 220], Qt.Orientation.Vertical)
         self.status = StatusBar()
         self.setStatusBar(self.status)
         self.predictor = PredictController(self.document, self.model, self.settings, self)
