@@ -13,11 +13,12 @@ import contextlib
 import io
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Sequence
+from typing import Callable
 
 import numpy as np
 
 from segstudio.core.labels import LabelSet
+from segstudio.ml.data.base import SampleDataset
 from segstudio.errors import FormatError
 from segstudio.formats.images import load_image
 
@@ -41,20 +42,7 @@ def target_from_masks(masks: np.ndarray, labels: np.ndarray, image_id: int) -> d
     return {"boxes": boxes, "labels": labels, "masks": masks, "image_id": image_id}
 
 
-class InstanceDataset:
-    def __init__(self, samples: Sequence[InstanceSample], labels: LabelSet, transform=None, name: str = "data"):
-        self.samples = list(samples)
-        self.labels = labels
-        self.transform = transform
-        self.name = name
-
-    def __len__(self) -> int:
-        return len(self.samples)
-
-    @property
-    def keys(self) -> list[str]:
-        return [s.key for s in self.samples]
-
+class InstanceDataset(SampleDataset):
     def read(self, index: int) -> tuple[np.ndarray, dict]:
         s = self.samples[index]
         image = load_image(s.image_path)
@@ -65,23 +53,6 @@ class InstanceDataset:
         if not len(masks):
             masks = np.zeros((0,) + image.shape[:2], np.uint8)
         return image, target_from_masks(masks, labels, s.image_id)
-
-    def __getitem__(self, index: int):
-        image, target = self.read(index)
-        if self.transform is not None:
-            return self.transform(image, target)
-        return image, target
-
-    def subset(self, keys: Sequence[str], transform=None, name: str | None = None) -> "InstanceDataset":
-        by_key = {s.key: s for s in self.samples}
-        return InstanceDataset([by_key[k] for k in keys], self.labels,
-                               self.transform if transform is None else transform, name or self.name)
-
-    def with_transform(self, transform) -> "InstanceDataset":
-        return InstanceDataset(self.samples, self.labels, transform, self.name)
-
-    def summary(self) -> dict:
-        return {"name": self.name, "images": len(self.samples)}
 
 
 def load_coco(json_path: Path):

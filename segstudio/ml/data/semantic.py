@@ -15,7 +15,8 @@ from typing import Callable, Sequence
 
 import numpy as np
 
-from segstudio.core.labels import VOID_ID, LabelSet
+from segstudio.core.labels import VOID_ID
+from segstudio.ml.data.base import SampleDataset
 from segstudio.errors import FormatError
 from segstudio.formats.images import load_image
 
@@ -42,20 +43,7 @@ def remap_mask(mask: np.ndarray, num_classes: int, void_ids: Sequence[int] = (),
     return mask
 
 
-class SemanticDataset:
-    def __init__(self, samples: Sequence[SemanticSample], labels: LabelSet, transform=None, name: str = "data"):
-        self.samples = list(samples)
-        self.labels = labels
-        self.transform = transform
-        self.name = name
-
-    def __len__(self) -> int:
-        return len(self.samples)
-
-    @property
-    def keys(self) -> list[str]:
-        return [s.key for s in self.samples]
-
+class SemanticDataset(SampleDataset):
     def read(self, index: int) -> tuple[np.ndarray, np.ndarray]:
         """The untransformed (image, mask) pair."""
         s = self.samples[index]
@@ -65,20 +53,3 @@ class SemanticDataset:
             raise FormatError(f"{s.key}: the mask is {mask.shape[1]}×{mask.shape[0]} but the image "
                               f"{s.image_path} is {image.shape[1]}×{image.shape[0]}; masks must match their images")
         return image, mask
-
-    def __getitem__(self, index: int):
-        image, mask = self.read(index)
-        if self.transform is not None:
-            return self.transform(image, mask)
-        return image, mask
-
-    def subset(self, keys: Sequence[str], transform=None, name: str | None = None) -> "SemanticDataset":
-        by_key = {s.key: s for s in self.samples}
-        return SemanticDataset([by_key[k] for k in keys], self.labels,
-                               self.transform if transform is None else transform, name or self.name)
-
-    def with_transform(self, transform) -> "SemanticDataset":
-        return SemanticDataset(self.samples, self.labels, transform, self.name)
-
-    def summary(self) -> dict:
-        return {"name": self.name, "images": len(self.samples)}
