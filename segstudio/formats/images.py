@@ -52,7 +52,8 @@ def _open(path: Path) -> Image.Image:
         raise ImageLoadError(
             f"{path}: not an image segstudio can read (supported: {', '.join(IMAGE_EXTENSIONS)})") from None
     except OSError as e:
-        raise ImageLoadError(f"{path}: cannot be opened ({e})") from None
+        raise ImageLoadError(f"{path}: cannot be opened ({e}); the file is damaged or truncated, "
+                             "re-copy or re-export it") from None
 
 
 def _oriented_size(im: Image.Image) -> tuple[int, int]:
