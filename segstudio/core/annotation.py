@@ -210,6 +210,8 @@ class Patch:
         for a in (self.old_class, self.new_class, self.old_inst, self.new_inst, self.old_user, self.new_user):
             if a is not None:
                 n += a.nbytes
+        if self.mask is not None and self.mask.flags.writeable:  # cached brush footprints are shared
+            n += self.mask.nbytes
         n += 64 * (len(self.old_instances or {}) + len(self.new_instances or {}))
         return n
 

@@ -72,7 +72,8 @@ def paint_mask(doc: Annotation, mask: np.ndarray, offset: tuple[int, int] = (0, 
         if rows.size == 0:
             return record(doc, (0, 0, 0, 0), instances=table, meta={"status": "edited"}) if table else None
         cols = np.flatnonzero(mask[rows[0]:rows[-1] + 1].any(axis=0))
-        mask = mask[rows[0]:rows[-1] + 1, cols[0]:cols[-1] + 1]
+        # a copy: the patch keeps the mask, and a view would pin the caller's whole array
+        mask = mask[rows[0]:rows[-1] + 1, cols[0]:cols[-1] + 1].copy()
         y0, x0 = y0 + int(rows[0]), x0 + int(cols[0])
     return _paint_box(doc, y0, x0, mask, class_id, instance_id, table)
 
@@ -273,7 +274,7 @@ def _instance_pixels(doc: Annotation, ids: Iterable[int]):
         return None, None
     cols = np.flatnonzero(mask[rows[0]:rows[-1] + 1].any(axis=0))
     box = (int(rows[0]), int(cols[0]), int(rows[-1]) + 1, int(cols[-1]) + 1)
-    return box, mask[box[0]:box[2], box[1]:box[3]]
+    return box, mask[box[0]:box[2], box[1]:box[3]].copy()  # not a view of the whole-image mask
 
 
 def relabel_instance(doc: Annotation, instance_id: int, class_id: int) -> Patch | None:

@@ -49,7 +49,8 @@ class History:
         self._open: Step | None = None
         self._serial = itertools.count(1)
         self._nbytes = 0
-        self._saved_serial = 0  # serial of the top undo step when last saved (0 = empty history)
+        self._saved_serial = 0  # serial of the top undo step when last saved (0 = the opened document)
+        self._floor = 0  # serial of the newest step dropped for memory: what an empty undo stack means
 
     # -- recording -------------------------------------------------------
     def begin_step(self, label: str = "") -> None:
@@ -99,6 +100,7 @@ class History:
         while self._nbytes > self.max_bytes and len(self._undo) > 1:
             dropped = self._undo.pop(0)
             self._nbytes -= dropped.nbytes
+            self._floor = dropped.serial
 
     def _recount(self) -> None:
         self._nbytes = sum(s.nbytes for s in self._undo) + sum(s.nbytes for s in self._redo)
@@ -153,10 +155,12 @@ class History:
         self._open = None
         self._nbytes = 0
         self._saved_serial = 0
+        self._floor = 0
 
     # -- saved state -------------------------------------------------------
     def _top(self) -> int:
-        return self._undo[-1].serial if self._undo else 0
+        # with dropped steps, an empty undo stack is the state after the newest dropped one
+        return self._undo[-1].serial if self._undo else self._floor
 
     def mark_saved(self) -> None:
         self._saved_serial = self._top()

@@ -57,3 +57,29 @@ def test_a_single_step_larger_than_the_bound_is_still_undoable():
     assert len(h) == 1
     h.undo(doc)
     assert not doc.class_map.any()
+
+
+def test_undoing_past_dropped_steps_still_reports_unsaved_changes():
+    doc = Annotation.blank(100, 100)
+    h = History(max_bytes=30_000)
+    h.mark_saved()
+    h.push(edits.flood_fill(doc, (0, 0), class_id=3))
+    h.push(edits.flood_fill(doc, (0, 0), class_id=4))  # the first step is dropped for memory
+    assert len(h) == 1
+    h.undo(doc)
+    assert (doc.class_map == 3).all()  # the dropped step's change is still in the document
+    assert h.is_dirty and not h.can_undo
+
+
+def test_masks_are_counted_and_instance_edits_do_not_pin_the_whole_image():
+    doc = Annotation.blank(400, 400)
+    h = History()
+    _, k = edits.create_instance(doc, 2, np.ones((2, 2), bool), (10, 10))
+    p = edits.delete_instance(doc, k)
+    assert p.mask.base is None or p.mask.base.size == p.mask.size  # a 2×2 copy, not a view of 400×400
+    fill = edits.flood_fill(doc, (200, 200), class_id=5)
+    assert fill.nbytes >= fill.mask.nbytes + fill.old_class.nbytes
+    brush = edits.paint_segment(doc, (50, 50), (60, 50), 5, class_id=1)
+    assert not brush.mask.flags.writeable  # the shared footprint is not counted per patch
+    h.push(brush)
+    assert h.nbytes < brush.old_class.nbytes * 4 + 1000
