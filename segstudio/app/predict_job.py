@@ -57,6 +57,8 @@ def checkpoint_architecture(path: str) -> str | None:
 
 def _cache_key(choice, device: str) -> tuple:
     w = choice.weights
+    if w not in ("default", "none"):
+        w = os.path.expanduser(w)  # as load() reads it, so a rewritten file is seen as new
     if w not in ("default", "none") and os.path.exists(w):
         w = (os.path.abspath(w), os.path.getmtime(w))
     return (choice.model, w, device)

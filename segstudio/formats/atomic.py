@@ -67,7 +67,12 @@ def atomic_write_text(path: str | os.PathLike, text: str) -> None:
 
 
 def json_bytes(obj) -> bytes:
-    return (json.dumps(obj, indent=2, ensure_ascii=False, allow_nan=False) + "\n").encode("utf-8")
+    """UTF-8 JSON, readable as text; \\u escapes only where a string is not valid Unicode
+    (a file name that is not UTF-8 on disk)."""
+    try:
+        return (json.dumps(obj, indent=2, ensure_ascii=False, allow_nan=False) + "\n").encode("utf-8")
+    except UnicodeEncodeError:
+        return (json.dumps(obj, indent=2, ensure_ascii=True, allow_nan=False) + "\n").encode("ascii")
 
 
 def atomic_write_json(path: str | os.PathLike, obj) -> None:
@@ -80,6 +85,7 @@ class Transaction:
     def __init__(self, root: str | os.PathLike):
         self.root = Path(root)
         self._pending: list[tuple[Path, Path]] = []
+        self._journal: Path | None = None  # set once committed: from then on the new files win
 
     def write(self, path: str | os.PathLike, data: bytes) -> None:
         path = Path(path)
@@ -93,14 +99,18 @@ class Transaction:
         entries = [[os.path.relpath(tmp, self.root), os.path.relpath(dst, self.root)] for tmp, dst in self._pending]
         journal = self.root / f"{JOURNAL_PREFIX}{uuid.uuid4().hex[:12]}.json"
         atomic_write_bytes(journal, json_bytes({"renames": entries}))
+        self._journal = journal
+        # if a rename fails from here on, the journal stays and ``recover`` finishes it
         _roll_forward(self.root, entries)
         journal.unlink()
         _fsync_dir(self.root)
         self._pending.clear()
 
     def abort(self) -> None:
-        for tmp, _ in self._pending:
-            tmp.unlink(missing_ok=True)
+        """Drop an uncommitted transaction; a committed one is left for ``recover`` to finish."""
+        if self._journal is None:
+            for tmp, _ in self._pending:
+                tmp.unlink(missing_ok=True)
         self._pending.clear()
 
     def __enter__(self) -> "Transaction":

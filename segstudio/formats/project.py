@@ -65,10 +65,13 @@ def scan_images(root: Path) -> list[ImageEntry]:
     for rel in found:
         stem = rel.rsplit(".", 1)[0]
         stems[stem] = stems.get(stem, 0) + 1
+    rels = set(found)
     entries = []
     for rel in found:
         stem = rel.rsplit(".", 1)[0]
-        entries.append(ImageEntry(stem if stems[stem] == 1 else rel, rel))
+        # a stem shared by two images, or equal to another image's name ("a.png" beside
+        # "a.png.jpg"), would give two images one key: use the full name then
+        entries.append(ImageEntry(stem if stems[stem] == 1 and stem not in rels else rel, rel))
     return entries
 
 
@@ -245,7 +248,10 @@ class Project:
             "user": encode_mask_png(ann.user_mask),
             "meta": atomic.json_bytes(meta),
         }
-        tx = atomic.Transaction(self.root / ANNOTATIONS_DIR)
+        ann_root = self.root / ANNOTATIONS_DIR
+        if any(ann_root.glob(f"{atomic.JOURNAL_PREFIX}*")):
+            atomic.recover(ann_root)  # finish an earlier save that failed after its commit point first
+        tx = atomic.Transaction(ann_root)
         try:
             for name in ("class", "instance", "user", "meta"):
                 tx.write(files[name], data[name])

@@ -64,3 +64,17 @@ def test_training_starts_from_the_saved_state_of_the_open_image(window):
     saved = win.document.project.load_annotation(win.document.key)
     assert saved.status == "edited" and (saved.class_map == 5).any()
     assert np.array_equal(saved.class_map, editor.doc.class_map)
+
+
+def test_a_checkpoint_typed_with_a_tilde_is_reloaded_when_rewritten(tmp_path, monkeypatch):
+    from types import SimpleNamespace
+
+    from segstudio.app.predict_job import _cache_key
+
+    monkeypatch.setenv("HOME", str(tmp_path))
+    ckpt = tmp_path / "best.pt"
+    ckpt.write_bytes(b"x")
+    choice = SimpleNamespace(model=ARCH, weights="~/best.pt")
+    first = _cache_key(choice, "cpu")
+    os.utime(ckpt, (1, 1))
+    assert _cache_key(choice, "cpu") != first

@@ -37,6 +37,15 @@ def sample_annotation(h=24, w=32, value=3) -> Annotation:
     return ann
 
 
+def other_annotation() -> Annotation:
+    """Differs from ``sample_annotation()`` in every saved file: class, instance, user mask, table."""
+    ann = sample_annotation(value=9)
+    edits.paint_segment(ann, (28, 2), (28, 2), 1, class_id=9)
+    edits.create_instance(ann, 4, np.ones((2, 2), bool), (0, 28))
+    ann.instances[1] = Instance(15, 0.25, "model")
+    return ann
+
+
 def test_open_folder_lists_images_and_statuses(tmp_path):
     make_folder(tmp_path)
     (tmp_path / "notes.txt").write_text("x")
@@ -242,3 +251,72 @@ def test_random_kills_during_repeated_saves_never_corrupt(tmp_path):
         v = int(back.class_map[0, 0])
         assert 1 <= v <= 9 and list(back.instances) == [v] and back.instance_map[v, v] == v
         assert back.invariant_errors() == []
+
+
+def test_a_stem_equal_to_another_image_name_does_not_share_its_key(tmp_path):
+    make_folder(tmp_path, ["a.jpg", "a.png", "a.png.jpg"])
+    p = Project.open(tmp_path)
+    keys = [e.key for e in p.images]
+    assert len(set(keys)) == 3
+    for e in p.images:
+        assert p.image_path(e.key).name == e.relpath
+
+
+def test_a_rename_failing_after_the_commit_point_is_finished_not_mixed(tmp_path, monkeypatch):
+    from segstudio.formats import atomic
+
+    make_folder(tmp_path, ["a.png"])
+    p = Project.open(tmp_path)
+    p.save_annotation("a", sample_annotation(value=3))
+    real = os.replace
+    calls = {"n": 0}
+
+    def flaky(a, b):
+        if ".segstudio-journal-" not in str(b):
+            calls["n"] += 1
+            if calls["n"] == 3:
+                raise OSError(28, "No space left on device")
+        return real(a, b)
+
+    monkeypatch.setattr(atomic.os, "replace", flaky)
+    new = other_annotation()
+    with pytest.raises(ProjectError, match="No space left"):
+        p.save_annotation("a", new)
+    monkeypatch.undo()
+    # the journal was written, so the save completes on the next open: all new, never a mix
+    assert Project.open(tmp_path).load_annotation("a").equals(new)
+
+
+def test_an_unfinished_commit_is_finished_before_the_next_save_not_after(tmp_path, monkeypatch):
+    from segstudio.formats import atomic
+
+    make_folder(tmp_path, ["a.png"])
+    p = Project.open(tmp_path)
+    real = os.replace
+    calls = {"n": 0}
+
+    def flaky(a, b):
+        if ".segstudio-journal-" not in str(b):
+            calls["n"] += 1
+            if calls["n"] == 2:
+                raise OSError(5, "I/O error")
+        return real(a, b)
+
+    monkeypatch.setattr(atomic.os, "replace", flaky)
+    with pytest.raises(ProjectError):
+        p.save_annotation("a", sample_annotation(value=3))
+    monkeypatch.undo()
+    latest = other_annotation()
+    p.save_annotation("a", latest)  # same session, no reopen in between
+    assert Project.open(tmp_path).load_annotation("a").equals(latest)
+
+
+def test_file_names_that_are_not_utf8_save_and_load(tmp_path):
+    raw = os.fsencode(str(tmp_path)) + b"/caf\xe9.png"
+    with open(raw, "wb") as f:
+        Image.fromarray(np.full((24, 32, 3), 90, np.uint8)).save(f, format="PNG")
+    p = Project.open(tmp_path)
+    (entry,) = p.images
+    ann = sample_annotation()
+    p.save_annotation(entry.key, ann)
+    assert Project.open(tmp_path).load_annotation(entry.key).equals(ann)
