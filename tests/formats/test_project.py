@@ -262,23 +262,28 @@ def test_a_stem_equal_to_another_image_name_does_not_share_its_key(tmp_path):
         assert p.image_path(e.key).name == e.relpath
 
 
-def test_a_rename_failing_after_the_commit_point_is_finished_not_mixed(tmp_path, monkeypatch):
+def fail_rename(monkeypatch, nth: int, error: OSError) -> None:
+    """Make the nth rename of an annotation file (after the journal is written) raise ``error``."""
     from segstudio.formats import atomic
 
-    make_folder(tmp_path, ["a.png"])
-    p = Project.open(tmp_path)
-    p.save_annotation("a", sample_annotation(value=3))
     real = os.replace
     calls = {"n": 0}
 
     def flaky(a, b):
-        if ".segstudio-journal-" not in str(b):
+        if atomic.JOURNAL_PREFIX not in str(b):
             calls["n"] += 1
-            if calls["n"] == 3:
-                raise OSError(28, "No space left on device")
+            if calls["n"] == nth:
+                raise error
         return real(a, b)
 
     monkeypatch.setattr(atomic.os, "replace", flaky)
+
+
+def test_a_rename_failing_after_the_commit_point_is_finished_not_mixed(tmp_path, monkeypatch):
+    make_folder(tmp_path, ["a.png"])
+    p = Project.open(tmp_path)
+    p.save_annotation("a", sample_annotation(value=3))
+    fail_rename(monkeypatch, 3, OSError(28, "No space left on device"))
     new = other_annotation()
     with pytest.raises(ProjectError, match="No space left"):
         p.save_annotation("a", new)
@@ -288,21 +293,9 @@ def test_a_rename_failing_after_the_commit_point_is_finished_not_mixed(tmp_path,
 
 
 def test_an_unfinished_commit_is_finished_before_the_next_save_not_after(tmp_path, monkeypatch):
-    from segstudio.formats import atomic
-
     make_folder(tmp_path, ["a.png"])
     p = Project.open(tmp_path)
-    real = os.replace
-    calls = {"n": 0}
-
-    def flaky(a, b):
-        if ".segstudio-journal-" not in str(b):
-            calls["n"] += 1
-            if calls["n"] == 2:
-                raise OSError(5, "I/O error")
-        return real(a, b)
-
-    monkeypatch.setattr(atomic.os, "replace", flaky)
+    fail_rename(monkeypatch, 2, OSError(5, "I/O error"))
     with pytest.raises(ProjectError):
         p.save_annotation("a", sample_annotation(value=3))
     monkeypatch.undo()

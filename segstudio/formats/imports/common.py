@@ -24,6 +24,7 @@ from segstudio.core.annotation import Annotation
 from segstudio.core.labels import VOID_ID, LabelSet
 from segstudio.errors import FormatError, ImageLoadError
 from segstudio.formats.images import IMAGE_EXTENSIONS, image_size
+from segstudio.formats.labelfile import read_text
 from segstudio.formats.project import Project
 from segstudio.formats.staging import CancelFn, Job, ProgressFn, StagedFolder, check_disjoint
 
@@ -50,14 +51,7 @@ class Notes(list):
 
 
 def read_json(path: Path) -> object:
-    try:
-        text = path.read_bytes().decode("utf-8-sig")
-    except FileNotFoundError:
-        raise FormatError(f"{path}: file not found") from None
-    except UnicodeDecodeError:
-        raise FormatError(f"{path}: not UTF-8 text; save the JSON as UTF-8") from None
-    except OSError as e:
-        raise FormatError(f"{path}: cannot be read ({e.strerror or e})") from None
+    text = read_text(path, "JSON file")
     try:
         return json.loads(text)
     except ValueError as e:
