@@ -101,10 +101,7 @@ class Annotation:
 
     def instance_box(self, instance_id: int) -> tuple[int, int, int, int] | None:
         """(y0, x0, y1, x1) of the pixels of an instance, or None if it has none."""
-        ys, xs = _nonzero_extent(self.instance_map == instance_id)
-        if ys is None:
-            return None
-        return ys[0], xs[0], ys[1], xs[1]
+        return mask_box(self.instance_map == instance_id)
 
     def invariant_errors(self) -> list[str]:
         """What breaks the document invariant; empty when it holds."""
@@ -162,17 +159,25 @@ def present_ids(a: np.ndarray, chunk: int = 1 << 22) -> np.ndarray:
     return np.flatnonzero(counts)
 
 
-def _nonzero_extent(mask: np.ndarray):
-    rows = np.flatnonzero(mask.any(axis=1))
-    if rows.size == 0:
-        return None, None
-    cols = np.flatnonzero(mask[rows[0]:rows[-1] + 1].any(axis=0))
-    return (int(rows[0]), int(rows[-1]) + 1), (int(cols[0]), int(cols[-1]) + 1)
-
-
 Box = tuple[int, int, int, int]  # y0, x0, y1, x1 (half-open)
 
-_MISSING = object()
+
+def mask_box(mask: np.ndarray) -> Box | None:
+    """(y0, x0, y1, x1) of the set pixels of a 2-D mask, or None if none is set."""
+    rows = np.flatnonzero(mask.any(axis=1))
+    if rows.size == 0:
+        return None
+    cols = np.flatnonzero(mask[rows[0]:rows[-1] + 1].any(axis=0))
+    return int(rows[0]), int(cols[0]), int(rows[-1]) + 1, int(cols[-1]) + 1
+
+
+def apply_table(doc: Annotation, table: dict[int, Instance | None]) -> None:
+    """Set instance-table entries (``None`` removes one)."""
+    for k, v in table.items():
+        if v is None:
+            doc.instances.pop(k, None)
+        else:
+            doc.instances[k] = v
 
 
 @dataclass
@@ -219,14 +224,17 @@ class Patch:
         return (self.new_class is None and self.new_inst is None and self.new_user is None
                 and not self.new_instances and not self.new_meta)
 
+    def note_instances(self, doc: Annotation, table: dict[int, Instance | None]) -> None:
+        """Record the entries of ``table`` that differ from ``doc.instances`` (not applied yet)."""
+        changed = {k: v for k, v in table.items() if doc.instances.get(k) != v}
+        if changed:
+            self.old_instances = {k: doc.instances.get(k) for k in changed}
+            self.new_instances = changed
+
     def _put(self, doc: Annotation, cls, inst, user, table, meta) -> None:
         sl = self.slices
         if table:
-            for k, v in table.items():
-                if v is None:
-                    doc.instances.pop(k, None)
-                else:
-                    doc.instances[k] = v
+            apply_table(doc, table)
         for layer, value in ((doc.class_map, cls), (doc.instance_map, inst), (doc.user_mask, user)):
             if value is None:
                 continue
@@ -276,10 +284,7 @@ def record(doc: Annotation, box: Box, class_map: np.ndarray | None = None,
         setattr(patch, "old_" + name, old.copy())
         setattr(patch, "new_" + name, np.array(new, dtype=layer.dtype, copy=not take))
     if instances:
-        changed = {k: v for k, v in instances.items() if doc.instances.get(k) != v}
-        if changed:
-            patch.old_instances = {k: doc.instances.get(k) for k in changed}
-            patch.new_instances = changed
+        patch.note_instances(doc, instances)
     if meta:
         for k in meta:
             if k not in ("status", "model"):

@@ -18,7 +18,8 @@ from typing import Iterable, Sequence
 import cv2
 import numpy as np
 
-from segstudio.core.annotation import Annotation, Instance, Patch, class_lut, present_ids, record
+from segstudio.core.annotation import (Annotation, Instance, Patch, apply_table, class_lut, mask_box,
+                                       present_ids, record)
 from segstudio.core.labels import VOID_ID
 from segstudio.errors import EditError
 
@@ -68,13 +69,12 @@ def paint_mask(doc: Annotation, mask: np.ndarray, offset: tuple[int, int] = (0, 
         mask = mask[y0 - oy:y1 - oy, x0 - ox:x1 - ox]
         tight = False
     if not tight:
-        rows = np.flatnonzero(mask.any(axis=1))
-        if rows.size == 0:
+        box = mask_box(mask)
+        if box is None:
             return record(doc, (0, 0, 0, 0), instances=table, meta={"status": "edited"}) if table else None
-        cols = np.flatnonzero(mask[rows[0]:rows[-1] + 1].any(axis=0))
         # a copy: the patch keeps the mask, and a view would pin the caller's whole array
-        mask = mask[rows[0]:rows[-1] + 1, cols[0]:cols[-1] + 1].copy()
-        y0, x0 = y0 + int(rows[0]), x0 + int(cols[0])
+        mask = mask[box[0]:box[2], box[1]:box[3]].copy()
+        y0, x0 = y0 + box[0], x0 + box[1]
     return _paint_box(doc, y0, x0, mask, class_id, instance_id, table)
 
 
@@ -99,15 +99,9 @@ def _paint_box(doc: Annotation, y0: int, x0: int, mask: np.ndarray, class_id: in
             setattr(patch, "old_" + name, old)
             setattr(patch, "new_" + name, np.array(value, dtype=layer.dtype))
     if table:
-        changed = {k: v for k, v in table.items() if doc.instances.get(k) != v}
-        if changed:
-            patch.old_instances = {k: doc.instances.get(k) for k in changed}
-            patch.new_instances = changed
-            for k, v in changed.items():
-                if v is None:
-                    doc.instances.pop(k, None)
-                else:
-                    doc.instances[k] = v
+        patch.note_instances(doc, table)
+        if patch.new_instances:
+            apply_table(doc, patch.new_instances)
     if patch.new_class is None and patch.new_inst is None and patch.new_user is None and not patch.new_instances:
         return None
     if doc.status != "edited":
@@ -269,11 +263,9 @@ def _instance_pixels(doc: Annotation, ids: Iterable[int]):
     """(box, mask in box) of the pixels of the given instances, or (None, None)."""
     ids = list(ids)
     mask = np.isin(doc.instance_map, ids) if len(ids) > 1 else doc.instance_map == ids[0]
-    rows = np.flatnonzero(mask.any(axis=1))
-    if rows.size == 0:
+    box = mask_box(mask)
+    if box is None:
         return None, None
-    cols = np.flatnonzero(mask[rows[0]:rows[-1] + 1].any(axis=0))
-    box = (int(rows[0]), int(cols[0]), int(rows[-1]) + 1, int(cols[-1]) + 1)
     return box, mask[box[0]:box[2], box[1]:box[3]].copy()  # not a view of the whole-image mask
 
 
@@ -364,10 +356,9 @@ def apply_prediction(doc: Annotation, class_map: np.ndarray, instance_map: np.nd
     changed = (new_cls != doc.class_map) | (new_inst != doc.instance_map)
     if not keep_user:
         changed |= doc.user_mask
-    rows = np.flatnonzero(changed.any(axis=1))
-    if rows.size:
-        cols = np.flatnonzero(changed[rows[0]:rows[-1] + 1].any(axis=0))
-        y0, y1, x0, x1 = int(rows[0]), int(rows[-1]) + 1, int(cols[0]), int(cols[-1]) + 1
+    box = mask_box(changed)
+    if box is not None:
+        y0, x0, y1, x1 = box
         sl = (slice(y0, y1), slice(x0, x1))
         new_user = None if keep_user else np.zeros((y1 - y0, x1 - x0), bool)
         return record(doc, (y0, x0, y1, x1), new_cls[sl], new_inst[sl], new_user, instances=table,

@@ -23,6 +23,7 @@ import cv2
 import numpy as np
 
 from segstudio import __version__
+from segstudio.core.annotation import mask_box
 from segstudio.errors import FormatError
 from segstudio.formats.coco import category_ids, coco_categories
 from segstudio.formats.coco_json import CocoJsonWriter
@@ -75,15 +76,13 @@ def segment_map(ann, cats: set[int], thing: set[int]) -> tuple[np.ndarray, list[
     for sid, area in zip(ids.tolist(), counts.tolist()):
         if sid == 0:
             continue
-        mask = seg == sid
-        rows = np.flatnonzero(mask.any(axis=1))
-        cols = np.flatnonzero(mask.any(axis=0))
+        y0, x0, y1, x1 = mask_box(seg == sid)
         if sid >= STUFF_BASE:
             cls, crowd = sid - STUFF_BASE, int((sid - STUFF_BASE) in thing)
         else:
             cls, crowd = ann.instances[sid].class_id, 0
         infos.append({"id": int(sid), "category_id": int(cls), "iscrowd": crowd, "area": int(area),
-                      "bbox": [int(cols[0]), int(rows[0]), int(cols[-1] - cols[0] + 1), int(rows[-1] - rows[0] + 1)]})
+                      "bbox": [x0, y0, x1 - x0, y1 - y0]})
     return seg, infos
 
 
