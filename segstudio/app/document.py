@@ -46,6 +46,23 @@ def read_document(project: Project, key: str) -> tuple[np.ndarray, Annotation]:
     return image, doc
 
 
+def read_memory(project: Project, key: str, shape: tuple[int, int]) -> tuple[object, str]:
+    """(PredictionMemory or None, a note when a saved one could not be used).
+
+    The memory is what the last prediction knew; a damaged or stale file only
+    costs the smart tools their model hints until the image is predicted again,
+    so it never stops the image from opening.
+    """
+    try:
+        memory = project.load_prediction_memory(key)
+    except SegStudioError as e:
+        return None, str(e)
+    if memory is not None and memory.size != tuple(shape):
+        return None, (f"{project.memory_path(key)} is for a {memory.size[1]}×{memory.size[0]} image; "
+                      "predict this image again")
+    return memory, ""
+
+
 class DocumentController(QObject):
     project_opened = Signal(object)      # Project
     image_opened = Signal(str)           # key
@@ -56,6 +73,7 @@ class DocumentController(QObject):
     saved = Signal(str)                  # key
     save_failed = Signal(str)            # message
     status_changed = Signal(str, str)    # key, status of the open document
+    memory_changed = Signal(str)         # key: the open image's prediction memory was replaced
     _background_done = Signal(str, str, str)  # key, root, error message ("" = saved)
 
     def __init__(self, recovery_dir: str | os.PathLike, autosave_seconds: int = 30, parent=None):
@@ -64,6 +82,8 @@ class DocumentController(QObject):
         self.key: str | None = None
         self.image: np.ndarray | None = None
         self.editor: Editor | None = None
+        self.memory = None                   # PredictionMemory of the open image, or None
+        self.memory_note = ""                # why a saved memory could not be used
         self.recovery = RecoveryStore(recovery_dir)
         self._dirty = False
         self._unsaved_failure = False  # a background save failed: dirty until a save succeeds
@@ -135,7 +155,7 @@ class DocumentController(QObject):
         self.loader.cancel("load")  # a slower background load must not replace this one
         self.wait_for_saves()  # a queued background write of this image goes first
         image, doc = read_document(self.project, key)
-        self._install(key, image, doc)
+        self._install(key, image, doc, *read_memory(self.project, key, doc.shape))
         return True
 
     def select_async(self, key: str) -> bool:
@@ -159,22 +179,24 @@ class DocumentController(QObject):
 
         def load(ctx):
             self.wait_for_saves()  # a queued background write of this image goes first
-            return (project, *read_document(project, key))
+            image, doc = read_document(project, key)
+            return (project, image, doc, *read_memory(project, key, doc.shape))
         self.loader.submit("load", key, load, connect)
         self.loading.emit(key)
         return True
 
     def _on_loaded(self, result: JobResult) -> None:
-        project, image, doc = result.value
+        project, image, doc, memory, note = result.value
         if not self.loader.is_current(result) or project is not self.project:
             return
         if self.is_dirty and not self.save():  # edits made while it was loading
             return
-        self._install(result.key, image, doc)
+        self._install(result.key, image, doc, memory, note)
 
-    def _install(self, key: str, image: np.ndarray, doc: Annotation) -> None:
+    def _install(self, key: str, image: np.ndarray, doc: Annotation, memory=None, memory_note: str = "") -> None:
         self._close_document()
         self.key, self.image = key, image
+        self.memory, self.memory_note = memory, memory_note
         self._unsaved_failure = False
         self.editor = Editor(doc, History())
         self.editor.subscribe(self._on_edit)
@@ -194,7 +216,22 @@ class DocumentController(QObject):
 
     def _close_document(self) -> None:
         self.recovery_timer.stop()
-        self.key = self.image = self.editor = None
+        self.key = self.image = self.editor = self.memory = None
+        self.memory_note = ""
+
+    def set_memory(self, key: str, memory) -> None:
+        """Keep a new prediction memory of an image: in use at once when it is the open
+        image, saved in the background (ordered with the autosaves) either way."""
+        project = self.project
+        if project is None or memory is None or not project.has_key(key):
+            return
+        if key == self.key:
+            if memory.size != self.doc.shape:
+                return
+            self.memory, self.memory_note = memory, ""
+            self.memory_changed.emit(key)
+        self._save_in_background(key, project, lambda: project.save_prediction_memory(key, memory),
+                                 "the model's hints for the smart tools were not kept")
 
     # -- editing --------------------------------------------------------------------
     def _on_edit(self, boxes, table_changed) -> None:

@@ -147,6 +147,8 @@ class PredictController(QObject):
         except SegStudioError as e:
             self.error.emit(f"{key}: {e}")
             return
+        if pred.memory is not None:
+            self.document.set_memory(key, pred.memory)
         name = self.document.project.entry(key).name if self.document.project else key
         self.panel.message.setText(f"{name}: " + "; ".join(pred.notes)
                                    + (" — Ctrl+Z undoes it" if key == self.document.key else ""))

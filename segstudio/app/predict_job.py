@@ -34,6 +34,7 @@ class Prediction:
     model_id: str = ""                         # "name@version", stored in the annotation
     device: str = "cpu"
     notes: list[str] = field(default_factory=list)
+    memory: object = None                      # PredictionMemory (semantic models) for smart tools
 
 
 def model_entries() -> list[tuple[str, str]]:
@@ -113,12 +114,13 @@ def run_model(loaded, image: np.ndarray, choice, labels: LabelSet, device, ctx) 
             notes.append("classes not in the project's labels were left out: " + ", ".join(result.unmapped[:6]))
         instances = {k: Instance(v.class_id, v.score, "model") for k, v in ann.instances.items()}
         return Prediction(ann.class_map, ann.instance_map, instances, model_id, str(device), notes)
+    memory = result.memory()  # the model's own probabilities, before any CRF
     class_map = np.asarray(result.class_map, np.uint8)
     unknown = int((class_map == 255).sum())
     if unknown:
         notes.append(f"{unknown} pixels of classes the project does not have were marked void")
     notes.insert(0, summary(class_map, labels))
-    return Prediction(class_map, None, {}, model_id, str(device), notes)
+    return Prediction(class_map, None, {}, model_id, str(device), notes, memory)
 
 
 def summary(class_map: np.ndarray, labels: LabelSet, top: int = 3) -> str:

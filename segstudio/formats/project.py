@@ -8,6 +8,10 @@ beside them::
     <root>/annotations/instance/<key>.png instance ids: 16-bit PNG
     <root>/annotations/user/<key>.png     pixels a person painted: 1-bit PNG
     <root>/annotations/meta/<key>.json    instance table, status, model, image size
+    <root>/annotations/prediction/<key>.npz  what the last semantic prediction left: top-3
+                                          classes and probabilities and the entropy on a
+                                          grid of at most 320×320 (core.prediction_memory;
+                                          ≤ 700 KB raw, compressed), written on its own
 
 ``<key>`` is the image's path relative to the root without its extension
 (``street/0001`` for ``street/0001.jpg``); when two images differ only by
@@ -28,6 +32,7 @@ import numpy as np
 
 from segstudio.core.annotation import STATUSES, Annotation, Instance
 from segstudio.core.labels import LabelSet
+from segstudio.core.prediction_memory import PredictionMemory
 from segstudio.errors import EditError, FormatError, LabelError, ProjectError
 from segstudio.formats import atomic
 from segstudio.formats.images import IMAGE_EXTENSIONS, image_size
@@ -174,6 +179,9 @@ class Project:
     def __len__(self) -> int:
         return len(self.images)
 
+    def has_key(self, key: str) -> bool:
+        return key in self._by_key
+
     def entry(self, key: str) -> ImageEntry:
         try:
             return self._by_key[key]
@@ -198,6 +206,38 @@ class Project:
         base = self.root / ANNOTATIONS_DIR
         return {"class": base / "class" / f"{key}.png", "instance": base / "instance" / f"{key}.png",
                 "user": base / "user" / f"{key}.png", "meta": base / "meta" / f"{key}.json"}
+
+    def memory_path(self, key: str) -> Path:
+        self.entry(key)
+        return self.root / ANNOTATIONS_DIR / "prediction" / f"{key}.npz"
+
+    def save_prediction_memory(self, key: str, memory: PredictionMemory) -> None:
+        """Keep what the last prediction of an image knew (atomic; replaces the previous one)."""
+        import io
+
+        path = self.memory_path(key)
+        buf = io.BytesIO()
+        np.savez_compressed(buf, **memory.to_arrays())
+        try:
+            atomic.atomic_write_bytes(path, buf.getvalue())
+        except OSError as e:
+            raise ProjectError(f"{path}: the prediction's probabilities could not be saved ({e.strerror or e}); "
+                               "check free space and write permission") from None
+
+    def load_prediction_memory(self, key: str) -> PredictionMemory | None:
+        """The saved prediction memory of an image, or None if there is none."""
+        path = self.memory_path(key)
+        if not path.exists():
+            return None
+        try:
+            with np.load(path, allow_pickle=False) as z:
+                memory = PredictionMemory.from_arrays({k: z[k] for k in z.files}, str(path))
+        except (OSError, ValueError, EOFError) as e:
+            raise ProjectError(f"{path}: unreadable prediction memory ({e}); delete it and predict the "
+                               "image again") from None
+        except FormatError as e:
+            raise ProjectError(f"{e}; delete it and predict the image again") from None
+        return memory
 
     def annotation_files(self, key: str) -> dict[str, Path]:
         self.entry(key)

@@ -55,6 +55,23 @@ class SemanticResult:
         sub = sub / sub.sum(0, keepdim=True).clamp_(min=1e-12)
         return np.ascontiguousarray(sub.numpy(), dtype=np.float32), self.lut[keep].astype(np.int64)
 
+    def memory(self, k: int | None = None, max_side: int | None = None):
+        """What smart tools and the uncertainty ranking keep of this prediction: a
+        ``PredictionMemory`` (top-k label ids and probabilities, entropy) on a reduced grid."""
+        import torch.nn.functional as F
+
+        from segstudio.core.prediction_memory import MAX_SIDE, TOP_K, PredictionMemory, grid_size
+
+        logits = self.logits.float()
+        if logits.numel() > (1 << 24):  # large tiled logits: average them down before the softmax
+            gh, gw = grid_size(self.size, max_side or MAX_SIDE)
+            logits = F.adaptive_avg_pool2d(logits[None], (min(gh, logits.shape[1]), min(gw, logits.shape[2])))[0]
+        probs = logits.softmax(0).numpy()
+        n = probs.shape[0]
+        lut = self.lut if n <= 256 else np.concatenate([self.lut, np.full(n - 256, 255, np.uint8)])
+        return PredictionMemory.from_probabilities(probs, lut[:n], self.size, f"{self.model}@{self.version}",
+                                                   k=k or TOP_K, max_side=max_side or MAX_SIDE)
+
     def to_annotation(self) -> Annotation:
         return Annotation(self.class_map.copy(), status="predicted", model=self.model)
 

@@ -123,3 +123,21 @@ def test_a_missing_checkpoint_is_reported(predicting_window, qtbot, tmp_path):
         win.predictor.predict_this()
     assert "missing.pt" in blocker.args[0]
     assert win.document.doc.status == "unlabelled"
+
+
+def test_prediction_memory_is_kept_for_the_open_image_and_saved(predicting_window, qtbot):
+    win = predicting_window
+    assert win.document.memory is None
+    with qtbot.waitSignal(win.document.memory_changed, timeout=120_000):
+        win.predictor.predict_this()
+    memory = win.document.memory
+    assert memory is not None and memory.size == win.document.doc.shape
+    win.document.wait_for_saves()
+    key = win.document.key
+    saved = win.document.project.load_prediction_memory(key)
+    np.testing.assert_array_equal(saved.classes, memory.classes)
+    # switching away and back reads it again
+    assert win.open_key(win.images.neighbour(key, 1))
+    assert win.document.memory is None
+    assert win.open_key(key)
+    np.testing.assert_array_equal(win.document.memory.probs, memory.probs)

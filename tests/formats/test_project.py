@@ -313,3 +313,23 @@ def test_file_names_that_are_not_utf8_save_and_load(tmp_path):
     ann = sample_annotation()
     p.save_annotation(entry.key, ann)
     assert Project.open(tmp_path).load_annotation(entry.key).equals(ann)
+
+
+def test_prediction_memory_is_kept_beside_the_annotation(tmp_path):
+    from segstudio.core.prediction_memory import PredictionMemory
+
+    project = Project.open(make_folder(tmp_path / "p"))
+    assert project.load_prediction_memory("a") is None
+    probs = np.random.default_rng(0).dirichlet(np.ones(4), size=(12, 16)).transpose(2, 0, 1).astype(np.float32)
+    memory = PredictionMemory.from_probabilities(probs, np.array([0, 1, 2, 255]), (24, 32), model="m@1")
+    project.save_prediction_memory("a", memory)
+    path = project.memory_path("a")
+    assert path == tmp_path / "p" / "annotations" / "prediction" / "a.npz"
+    back = project.load_prediction_memory("a")
+    np.testing.assert_array_equal(back.classes, memory.classes)
+    np.testing.assert_array_equal(back.probs, memory.probs)
+    assert back.size == (24, 32) and back.model == "m@1"
+    assert path.stat().st_size < memory.nbytes + 2048  # compressed npz
+    path.write_bytes(b"not an npz")
+    with pytest.raises(ProjectError, match="a.npz.*predict the image again"):
+        project.load_prediction_memory("a")

@@ -169,3 +169,16 @@ def test_prediction_waits_for_the_device_gate(lraspp, image):
     worker.join(20)
     t.join(5)
     assert done and done[0].class_map.shape == (48, 64)
+
+
+def test_semantic_result_leaves_a_prediction_memory(lraspp, image):
+    r = Predictor(lraspp, "cpu", resize=0).predict(image)
+    m = r.memory(k=3, max_side=32)
+    assert m.size == image.shape[:2] and m.grid == (24, 32)
+    assert m.model == r.model + "@" + r.version
+    # the memory's top class agrees with the class map except near class boundaries
+    agree = (m.top_class() == r.class_map).mean()
+    assert agree > 0.9
+    probs = r.logits.softmax(0).numpy()
+    assert set(np.unique(m.classes[0])) <= set(r.lut[: probs.shape[0]].tolist())
+    np.testing.assert_array_less(m.probs[1].astype(int) - 1, m.probs[0].astype(int) + 1)  # best first
