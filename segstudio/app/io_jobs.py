@@ -17,7 +17,7 @@ KIND = "io"
 
 
 def export_job(project, req: dict):
-    from segstudio.formats.export_common import export_all
+    from segstudio.formats.export import export_all
 
     def fn(ctx):
         summaries = export_all(project, req["outputs"], val_fraction=req["val_fraction"], seed=req["seed"],

@@ -129,12 +129,6 @@ class Annotation:
         if errs:
             raise EditError("annotation invariant broken: " + "; ".join(errs))
 
-    def apply(self, patch: "Patch") -> None:
-        patch.apply(self)
-
-    def revert(self, patch: "Patch") -> None:
-        patch.revert(self)
-
 
 def class_lut(instances: dict[int, "Instance"], max_id: int) -> np.ndarray:
     """An array mapping instance id -> class id (-1 for ids not in the table)."""

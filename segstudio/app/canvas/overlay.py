@@ -56,7 +56,6 @@ class OverlayBuffer:
         self.show_outlines = bool(show_outlines)
         self.selected_instance = 0
         self.lut = make_lut(self.palette, self.hidden)
-        self._hatch_a = bgra(self.palette[VOID_ID])
         self._hatch_b = bgra(HATCH_DARK)
         self._outline = bgra(OUTLINE)
         self._outline_sel = bgra(OUTLINE_SELECTED)
@@ -76,7 +75,6 @@ class OverlayBuffer:
         if hidden is not None:
             self.hidden = set(hidden)
         self.lut = make_lut(self.palette, self.hidden)
-        self._hatch_a = bgra(self.palette[VOID_ID])
         self.recolor_all()
 
     def set_visibility(self, classes: bool | None = None, outlines: bool | None = None) -> None:

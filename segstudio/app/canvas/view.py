@@ -80,12 +80,6 @@ class CanvasView(QWidget):
         self.opacity = min(1.0, max(0.0, float(value)))
         self.update()
 
-    def refresh_overlay(self) -> None:
-        """Recolour everything (after a palette or visibility change)."""
-        if self.overlay is not None:
-            self.overlay.recolor_all()
-            self.update()
-
     def _on_edit(self, boxes, table_changed) -> None:
         if self.overlay is None:
             return
