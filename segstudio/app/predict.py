@@ -44,13 +44,11 @@ class PredictController(QObject):
         try:
             entries = predict_job.model_entries()
         except (SegStudioError, ImportError) as e:
-            self.panel.message.setText(f"no models available: {e}")
+            self.panel.show_message(f"no models available: {e}")
             entries = []
-        self.panel.set_models(entries, self.settings.get("model"))
-        w = self.settings.get("weights")
-        self.panel.weights_box.setEditText(w)
-        self.panel.crf_box.setChecked(self.settings.get("crf"))
-        self.panel.threshold.setValue(self.settings.get("score_threshold"))
+        s = self.settings
+        self.panel.set_models(entries, s.get("model"))
+        self.panel.set_choice(weights=s.get("weights"), crf=s.get("crf"), score_threshold=s.get("score_threshold"))
 
     @Slot()
     def _remember_choice(self) -> None:
@@ -99,7 +97,7 @@ class PredictController(QObject):
     @Slot()
     def cancel(self) -> None:
         if self.runner.running(KIND):
-            self.panel.message.setText("cancelling…")
+            self.panel.show_message("cancelling…")
         self.runner.cancel(KIND)
         self._close_download()
 
@@ -130,11 +128,11 @@ class PredictController(QObject):
 
     def _on_batch_done(self, result: JobResult) -> None:
         if self.runner.is_current(result):
-            self.panel.message.setText(f"predicted {result.value} images")
+            self.panel.show_message(f"predicted {result.value} images")
 
     def _accept(self, result: JobResult) -> None:
         pred = result.value
-        self.panel.device_label.setText(pred.device)
+        self.panel.show_device(pred.device)
         key = result.key
         keep = self._choice.keep_user if self._choice else True
         try:
@@ -150,7 +148,7 @@ class PredictController(QObject):
         if pred.memory is not None:
             self.document.set_memory(key, pred.memory)
         name = self.document.project.entry(key).name if self.document.project else key
-        self.panel.message.setText(f"{name}: " + "; ".join(pred.notes)
+        self.panel.show_message(f"{name}: " + "; ".join(pred.notes)
                                    + (" — Ctrl+Z undoes it" if key == self.document.key else ""))
         self.applied.emit(key)
 
@@ -179,7 +177,7 @@ class PredictController(QObject):
             return  # a newer request is still going
         self._close_download()
         if state == "done":
-            self.panel.set_busy(False, self.panel.message.text())
+            self.panel.set_busy(False)
         else:
             self.panel.set_busy(False, state)
 

@@ -1,7 +1,9 @@
 """The main window: canvas in the middle, panels in docks, actions from ``actions.ACTIONS``.
 
-The window wires widgets to the ``DocumentController`` (open/save/undo) and
-the ``PredictController`` (background prediction); it owns no document state.
+The window wires widgets to the controllers: ``DocumentController``
+(open/save/undo), ``PredictController`` (background prediction),
+``TrainController`` (fine-tuning) and ``IOController`` (import/export); it owns
+no document state and talks to widgets only through their small methods.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from segstudio.app.panels.statusbar import StatusBar
 from segstudio.app.panels.train_panel import TrainPanel
 from segstudio.app.predict import PredictController
 from segstudio.app.settings import Settings
+from segstudio.app.train import TrainController
 from segstudio.app.tools import TOOL_CLASSES, ToolState
 from segstudio.core import edits
 from segstudio.errors import SegStudioError
@@ -54,7 +57,6 @@ class MainWindow(QMainWindow):
         self.instances = InstancePanel()
         self.model = ModelPanel()
         self.train = TrainPanel()
-        self.train.before_start = self._save_before_training
         docks = [self._dock("Images", self.images, Qt.DockWidgetArea.LeftDockWidgetArea),
                  self._dock("Model", self.model, Qt.DockWidgetArea.LeftDockWidgetArea),
                  self._dock("Labels", self.labels, Qt.DockWidgetArea.RightDockWidgetArea),
@@ -73,6 +75,7 @@ class MainWindow(QMainWindow):
         self.setStatusBar(self.status)
         self.predictor = PredictController(self.document, self.model, self.settings, self)
         self.io = IOController(self.document, self.settings, self)
+        self.training = TrainController(self.train, before_start=self._save_before_training, parent=self)
         self.actions_by_name: dict[str, QAction] = {}
         self._build_actions()
         self._connect()
@@ -170,8 +173,9 @@ class MainWindow(QMainWindow):
         self.predictor.error.connect(lambda msg: self.show_error("Prediction failed", msg))
         self.io.failed.connect(lambda msg: self.show_error("Import/export failed", msg))
         self.io.imported.connect(self.open_path)
-        self.train.checkpoint_published.connect(self._use_checkpoint)
-        self.train.message.connect(lambda text: self.status.showMessage(text, 5000))
+        self.training.checkpoint_published.connect(self._use_checkpoint)
+        self.training.message.connect(lambda text: self.status.showMessage(text, 5000))
+        self.training.error.connect(lambda msg: self.show_error("Training", msg))
 
     # -- opening ------------------------------------------------------------------------
     def open_path(self, path) -> bool:
@@ -352,9 +356,7 @@ class MainWindow(QMainWindow):
             inst = self.document.doc.instances.get(value) if self.document.doc else None
             if value not in self.instances.selected_ids():
                 self.instances.select(value, inst.class_id if inst else None)
-            if self.canvas.overlay is not None:
-                for box in self.canvas.overlay.select_instance(value):
-                    self.canvas.update(self.canvas.box_to_widget(box))
+            self.canvas.select_instance(value)
             if inst is not None:
                 self.labels.select_class(inst.class_id)
 
@@ -369,20 +371,15 @@ class MainWindow(QMainWindow):
     # -- view ----------------------------------------------------------------------------
     def toggle_classes(self, on: bool) -> None:
         self.settings.set("show_classes", bool(on))
-        if self.canvas.overlay is not None:
-            self.canvas.overlay.set_visibility(classes=on)
-            self.canvas.update()
+        self.canvas.set_layers_visible(classes=on)
 
     def toggle_outlines(self, on: bool) -> None:
         self.settings.set("show_outlines", bool(on))
-        if self.canvas.overlay is not None:
-            self.canvas.overlay.set_visibility(outlines=on)
-            self.canvas.update()
+        self.canvas.set_layers_visible(outlines=on)
 
     def _on_visibility(self, hidden) -> None:
-        if self.canvas.overlay is not None and self.document.project is not None:
-            self.canvas.overlay.set_palette(self.document.project.labels.palette(), hidden)
-            self.canvas.update()
+        if self.document.project is not None:
+            self.canvas.set_palette(self.document.project.labels.palette(), hidden)
 
     def change_opacity(self, delta: float) -> None:
         self.opacity_slider.setValue(int(round((self.canvas.opacity + delta) * 100)))
@@ -421,13 +418,18 @@ class MainWindow(QMainWindow):
             self.open_path(urls[0])
 
     def offer_recovery(self, ask=None) -> bool:
-        """If unsaved edits survived a crash, offer to put them back. Returns True if recovered."""
-        from segstudio.app.recovery_flow import recover
-        return recover(self, ask)
+        """If unsaved edits survived a crash, offer to put them back. Returns True if recovered.
+
+        ``ask(entries) -> bool`` replaces the question dialog (tests)."""
+        from segstudio.app.recovery_flow import ask_dialog, recover
+        message = recover(self.document, ask or partial(ask_dialog, self), self.show_error)
+        if message:
+            self.status.showMessage(message, 10000)
+        return message is not None
 
     def closeEvent(self, e) -> None:
         self.predictor.cancel()
-        self.train.shutdown()
+        self.training.shutdown()
         if not self.document.close():
             answer = QMessageBox.question(
                 self, "Quit without saving?", "The annotation could not be saved. Quit anyway? "

@@ -80,6 +80,25 @@ class CanvasView(QWidget):
         self.opacity = min(1.0, max(0.0, float(value)))
         self.update()
 
+    # -- what the overlay shows (no-ops until a document is set) ----------------
+    def set_layers_visible(self, classes: bool | None = None, outlines: bool | None = None) -> None:
+        """Show or hide the class colours and the instance outlines."""
+        if self.overlay is not None:
+            self.overlay.set_visibility(classes=classes, outlines=outlines)
+            self.update()
+
+    def set_palette(self, palette: np.ndarray, hidden=()) -> None:
+        """Class colours (a 256-entry palette) and the classes not drawn."""
+        if self.overlay is not None:
+            self.overlay.set_palette(palette, hidden)
+            self.update()
+
+    def select_instance(self, instance_id: int) -> None:
+        """Outline ``instance_id`` as the selected one (0: none); repaints only its box."""
+        if self.overlay is not None:
+            for box in self.overlay.select_instance(instance_id):
+                self.update(self.box_to_widget(box))
+
     def _on_edit(self, boxes, table_changed) -> None:
         if self.overlay is None:
             return
