@@ -22,6 +22,7 @@ from segstudio.app.actions import ACTIONS
 from segstudio.app.canvas.view import CanvasView
 from segstudio.app.document import DocumentController
 from segstudio.app.io_jobs import IOController
+from segstudio.app.label_hints import eraser_tip
 from segstudio.app.panels.images import ImageListPanel
 from segstudio.app.panels.instances import InstancePanel
 from segstudio.app.panels.labels import LabelPanel
@@ -79,6 +80,7 @@ class MainWindow(QMainWindow):
         self.actions_by_name: dict[str, QAction] = {}
         self._build_actions()
         self._connect()
+        self._update_undo_actions()
         self.actions_by_name["tool_brush"].setChecked(True)
         self.actions_by_name["show_classes"].setChecked(self.settings.get("show_classes"))
         self.actions_by_name["show_outlines"].setChecked(self.settings.get("show_outlines"))
@@ -157,6 +159,7 @@ class MainWindow(QMainWindow):
         d.saved.connect(self._on_saved)
         d.save_failed.connect(lambda msg: self.show_error("Could not save", msg))
         d.status_changed.connect(self.images.set_status)
+        d.history_changed.connect(self._update_undo_actions)
         self.images.image_activated.connect(self.open_key_async)
         d.loading.connect(self._on_loading)
         d.load_failed.connect(self._on_load_failed)
@@ -244,6 +247,17 @@ class MainWindow(QMainWindow):
         if not project.labels.is_valid(self.state.class_id) or self.state.class_id == 0:
             self.state.class_id = 1 if len(project.labels) > 1 else 0
         self.labels.select_class(self.state.class_id)
+        self._describe_labels(project.labels)
+
+    def _describe_labels(self, labels) -> None:
+        """Menus and tips that depend on the label set: class names, what the eraser writes."""
+        self.state.erase_id = labels.empty_id
+        for i in range(10):
+            self.actions_by_name[f"class_{i}"].setText(f"&{i} {labels.name_of(i)}" if i < len(labels)
+                                                       else f"Class {i} (not in these labels)")
+        eraser = self.actions_by_name["tool_eraser"]
+        eraser.setStatusTip(eraser_tip(labels))
+        eraser.setToolTip(f"Eraser (E)\n{eraser_tip(labels)}")
 
     def _on_image(self, key: str) -> None:
         d = self.document
@@ -251,7 +265,8 @@ class MainWindow(QMainWindow):
         self.state.selected_instance = 0
         self.canvas.set_document(d.image, d.editor, d.project.labels.palette(), self.labels.hidden(),
                                  self.actions_by_name["show_classes"].isChecked(),
-                                 self.actions_by_name["show_outlines"].isChecked())
+                                 self.actions_by_name["show_outlines"].isChecked(),
+                                 show_background=not d.project.labels.has_background)
         self.canvas.set_tool(self.tools[self.tool_name])
         self.instances.set_document(d.doc)
         self.images.set_current(key)
@@ -293,8 +308,9 @@ class MainWindow(QMainWindow):
         if editor is None:
             return
         editor.begin("delete instances")
+        empty = self.document.project.labels.empty_id  # the pixels become "nothing here"
         for k in ids:
-            editor.apply(edits.delete_instance(editor.doc, k))
+            editor.apply(edits.delete_instance(editor.doc, k, to_class=empty))
         editor.end()
 
     def _on_edited(self, boxes, table_changed) -> None:
@@ -305,6 +321,17 @@ class MainWindow(QMainWindow):
         if self.document.project is not None:
             self.images.set_status(key, self.document.project.status(key))
         self.status.showMessage("saved", 2000)
+
+    def _update_undo_actions(self) -> None:
+        """Undo / Redo are enabled exactly when there is something to undo / redo."""
+        d = self.document
+        for name, can, label in (("undo", d.can_undo(), d.editor and d.editor.history.undo_label),
+                                 ("redo", d.can_redo(), d.editor and d.editor.history.redo_label)):
+            act = self.actions_by_name[name]
+            act.setEnabled(can)
+            word = name.capitalize()
+            act.setText(f"&{word} {label}" if can and label else f"&{word}")
+            act.setToolTip(f"{word} {label}" if can and label else word)
 
     @Slot()
     def undo(self) -> None:
@@ -329,6 +356,8 @@ class MainWindow(QMainWindow):
             act.setChecked(True)
         if name in self.tools:
             self.canvas.set_tool(self.tools[name])
+        if name == "eraser" and self.document.project is not None:
+            self.status.showMessage(eraser_tip(self.document.project.labels), 4000)
 
     def select_class(self, class_id: int) -> None:
         labels = self.document.project.labels if self.document.project else None

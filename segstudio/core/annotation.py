@@ -66,8 +66,9 @@ class Annotation:
         self.model = model
 
     @classmethod
-    def blank(cls, height: int, width: int) -> "Annotation":
-        return cls(np.zeros((height, width), np.uint8))
+    def blank(cls, height: int, width: int, fill: int = 0) -> "Annotation":
+        """Nothing labelled yet: every pixel ``fill`` (the label set's ``empty_id``: 0 or void)."""
+        return cls(np.full((height, width), fill, np.uint8))
 
     @property
     def shape(self) -> tuple[int, int]:

@@ -52,7 +52,9 @@ class CanvasView(QWidget):
 
     # -- document ----------------------------------------------------------
     def set_document(self, rgb: np.ndarray, editor: Editor, palette: np.ndarray,
-                     hidden=(), show_classes=True, show_outlines=True) -> None:
+                     hidden=(), show_classes=True, show_outlines=True, show_background=False) -> None:
+        """Show ``rgb`` with ``editor``'s document over it; ``show_background``: draw class 0 in
+        its colour (label sets without a background class) instead of leaving it clear."""
         h, w = rgb.shape[:2]
         if self.tool is not None:
             self.tool.cancel()
@@ -60,7 +62,7 @@ class CanvasView(QWidget):
         self.image = QImage(rgb.data, w, h, 3 * w, QImage.Format.Format_RGB888).convertToFormat(
             QImage.Format.Format_RGB32)
         self.editor = editor
-        self.overlay = OverlayBuffer(editor.doc, palette, hidden, show_classes, show_outlines)
+        self.overlay = OverlayBuffer(editor.doc, palette, hidden, show_classes, show_outlines, show_background)
         self._overlay_image = self.overlay.qimage()
         editor.subscribe(self._on_edit)
         self.fit()
