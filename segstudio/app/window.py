@@ -32,6 +32,7 @@ from segstudio.app.panels.train_panel import TrainPanel
 from segstudio.app.predict import PredictController
 from segstudio.app.settings import Settings
 from segstudio.app.train import TrainController
+from segstudio.app.wheel import scroll_not_spin
 from segstudio.app.tools import TOOL_CLASSES, ToolState
 from segstudio.core import edits
 from segstudio.errors import SegStudioError
@@ -59,15 +60,10 @@ class MainWindow(QMainWindow):
         self.model = ModelPanel()
         self.train = TrainPanel()
         docks = [self._dock("Images", self.images, Qt.DockWidgetArea.LeftDockWidgetArea),
-                 self._dock("Model", self.model, Qt.DockWidgetArea.LeftDockWidgetArea),
+                 self._dock("Model", self._scrolling(self.model), Qt.DockWidgetArea.LeftDockWidgetArea),
                  self._dock("Labels", self.labels, Qt.DockWidgetArea.RightDockWidgetArea),
                  self._dock("Instances", self.instances, Qt.DockWidgetArea.RightDockWidgetArea)]
-        train_scroll = QScrollArea()  # the form is tall: scroll rather than squeeze the image list
-        train_scroll.setWidget(self.train)
-        train_scroll.setWidgetResizable(True)
-        train_scroll.setFrameShape(QFrame.Shape.NoFrame)
-        train_scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
-        train_dock = self._dock("Train", train_scroll, Qt.DockWidgetArea.LeftDockWidgetArea)
+        train_dock = self._dock("Train", self._scrolling(self.train), Qt.DockWidgetArea.LeftDockWidgetArea)
         self.tabifyDockWidget(docks[1], train_dock)
         docks[1].raise_()
         self.resizeDocks(docks, [405, 405, 250, 250], Qt.Orientation.Horizontal)
@@ -92,6 +88,17 @@ class MainWindow(QMainWindow):
             self.restoreState(layout)
 
     # -- construction ---------------------------------------------------------------
+    @staticmethod
+    def _scrolling(panel) -> QScrollArea:
+        """A tall form scrolls rather than squeezing the image list; the wheel scrolls it (``wheel``)."""
+        scroll = QScrollArea()
+        scroll.setWidget(panel)
+        scroll.setWidgetResizable(True)
+        scroll.setFrameShape(QFrame.Shape.NoFrame)
+        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        scroll_not_spin(panel)
+        return scroll
+
     def _dock(self, title: str, widget, area) -> QDockWidget:
         dock = QDockWidget(title, self)
         dock.setObjectName(f"dock_{title.lower()}")

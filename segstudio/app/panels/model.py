@@ -171,8 +171,12 @@ class ModelPanel(QWidget):
             self.message.setText(message)
 
     def show_progress(self, done: int, total: int, message: str) -> None:
-        self.progress.setRange(0, max(1, total))
-        self.progress.setValue(done)
+        """``done`` of ``total`` stages or images; ``total`` 0: a stage of unknown length (busy bar)."""
+        if total <= 0:
+            self.progress.setRange(0, 0)
+        else:
+            self.progress.setRange(0, total)
+            self.progress.setValue(min(done, total))
         if message:
             self.message.setText(message)
 
