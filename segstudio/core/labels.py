@@ -84,6 +84,7 @@ def voc_palette() -> np.ndarray:
 
 
 _VOC_PALETTE = voc_palette()
+_STANDARD_NAMES = ([n.lower() for n in VOC_CLASS_NAMES], ["background"] + [n.lower() for n in COCO_THING_NAMES])
 _GOLDEN = 0.3819660112501051  # 1 - 1/phi: successive hues as far apart as possible
 # (saturation, value), changing every second id, so ids whose hues end up close differ in lightness
 _SV_STEPS = ((0.9, 0.9), (0.6, 1.0), (1.0, 0.6))
@@ -154,8 +155,7 @@ class LabelSet:
         if len(colors) != len(names):
             raise LabelError(f"{len(names)} class names but {len(colors)} colours")
         self.name = name
-        lowered = [n.lower() for n in names]
-        standard = lowered in ([n.lower() for n in VOC_CLASS_NAMES], ["background"] + [n.lower() for n in COCO_THING_NAMES])
+        standard = [n.lower() for n in names] in _STANDARD_NAMES  # VOC or COCO: their colours
 
         def default_color(i: int) -> Color:
             return tuple(int(v) for v in _VOC_PALETTE[i]) if standard else distinct_color(i)

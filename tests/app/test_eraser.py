@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import numpy as np
 from PySide6.QtCore import QPoint
 
 from segstudio.core.labels import VOID_ID, LabelSet

@@ -1,4 +1,5 @@
-"""Predicting over labels a person made: say what will happen first; a prediction that changes nothing changes nothing."""
+"""Predicting over labels a person made: say what will happen first; a prediction that changes
+nothing changes nothing."""
 
 from __future__ import annotations
 
