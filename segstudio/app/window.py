@@ -332,8 +332,12 @@ class MainWindow(QMainWindow):
     def _update_undo_actions(self) -> None:
         """Undo / Redo are enabled exactly when there is something to undo / redo."""
         d = self.document
-        for name, can, label in (("undo", d.can_undo(), d.editor and d.editor.history.undo_label),
-                                 ("redo", d.can_redo(), d.editor and d.editor.history.redo_label)):
+        state = (("undo", d.can_undo(), d.editor and d.editor.history.undo_label),
+                 ("redo", d.can_redo(), d.editor and d.editor.history.redo_label))
+        if state == getattr(self, "_undo_state", None):
+            return  # called on every brush move: touch the actions only when something changed
+        self._undo_state = state
+        for name, can, label in state:
             act = self.actions_by_name[name]
             act.setEnabled(can)
             word = name.capitalize()
