@@ -1,7 +1,7 @@
 """Our CRF refinement vs a plain full pydensecrf call.
 
 A 2000×1500 synthetic scene with sharp colour edges and a model-like softmax
-over 21 classes (blurred boundaries, mild noise; see segstudio.ml.synthetic).
+over 21 classes (blurred boundaries, mild noise; see tests/synthetic.py).
 Baseline: pydensecrf with all 21 labels at full resolution, DeepLab
 parameters.  Ours: ``segstudio.ml.crf.refine`` with the model card's settings
 (label pruning + capped working resolution).  Targets: >= 4x faster and
@@ -40,7 +40,7 @@ def plain_crf(rgb, probs, p):
 def main():
     from segstudio.ml.crf import CRFParams, refine
     from segstudio.ml.registry import get_card
-    from segstudio.ml.synthetic import scene, soft_prediction
+    from tests.synthetic import scene, soft_prediction
 
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--repeats", type=int, default=2)

@@ -43,7 +43,7 @@ from pycocotools import mask as mask_utils  # noqa: E402
 from segstudio.core.annotation import Annotation, Instance  # noqa: E402
 from segstudio.core.labels import LabelSet  # noqa: E402
 from segstudio.formats.coco import export_coco  # noqa: E402
-from segstudio.formats.export_common import export_all  # noqa: E402
+from segstudio.formats.export import export_all  # noqa: E402
 from segstudio.formats.imports import import_coco  # noqa: E402
 from segstudio.formats.project import Project  # noqa: E402
 from segstudio.formats.voc import export_voc, object_ids  # noqa: E402

@@ -36,7 +36,7 @@ from segstudio.ml.weights import load_model  # noqa: E402
 
 
 def image(width=1024, height=768, seed=0):
-    from segstudio.ml.synthetic import scene
+    from tests.synthetic import scene
 
     rgb, _ = scene(height, width, seed=seed)
     return rgb

@@ -28,7 +28,7 @@ A = ActionSpec
 
 TOOLS = [  # name, text, key, tip
     ("brush", "&Brush", "B", "Paint the current class; [ and ] change the size"),
-    ("eraser", "&Eraser", "E", "Erase to background"),
+    ("eraser", "&Eraser", "E", "Erase to background, or to void when the labels have no background class"),
     ("void", "Paint/erase to &void", "V", "Mark pixels void (255): don't know / don't train on this"),
     ("fill", "&Fill", "G", "Fill the region of one class under the click"),
     ("polygon", "&Polygon", "P", "Click vertices; Enter or double-click fills, Esc cancels"),

@@ -1,7 +1,9 @@
 """The session: which project and image are open, their document, saving.
 
 ``DocumentController`` owns the open ``Project``, the current image and its
-``Editor`` (document + undo history).  It saves on image switch, on close and
+``Editor`` (document + undo history).  The undo history of an image stays
+available for the session when the user switches away and back
+(``SessionHistories``, bounded by bytes across images).  It saves on image switch, on close and
 on a timer while there are unsaved edits; in between it writes a
 crash-recovery file a few seconds after the last edit.  A failed save is
 reported through ``save_failed`` and the edits stay open (the image is not
@@ -24,6 +26,7 @@ import numpy as np
 from PySide6.QtCore import QCoreApplication, QObject, QTimer, Signal
 
 from segstudio.app.editor import Editor
+from segstudio.app.histories import SessionHistories
 from segstudio.app.recovery import RecoveryStore
 from segstudio.app.workers import JobResult, JobRunner
 from segstudio.core.annotation import Annotation
@@ -74,6 +77,7 @@ class DocumentController(QObject):
     save_failed = Signal(str)            # message
     status_changed = Signal(str, str)    # key, status of the open document
     memory_changed = Signal(str)         # key: the open image's prediction memory was replaced
+    history_changed = Signal()           # what undo / redo can do may have changed
     _background_done = Signal(str, str, str)  # key, root, error message ("" = saved)
 
     def __init__(self, recovery_dir: str | os.PathLike, autosave_seconds: int = 30, parent=None):
@@ -85,6 +89,7 @@ class DocumentController(QObject):
         self.memory = None                   # PredictionMemory of the open image, or None
         self.memory_note = ""                # why a saved memory could not be used
         self.recovery = RecoveryStore(recovery_dir)
+        self.histories = SessionHistories()
         self._dirty = False
         self._unsaved_failure = False  # a background save failed: dirty until a save succeeds
         self._save_lock = threading.Lock()
@@ -120,29 +125,36 @@ class DocumentController(QObject):
     def open_path(self, path: str | os.PathLike) -> bool:
         """Open an image, a folder or a project (folder or its segstudio.json).
 
-        Raises SegStudioError for a path that cannot be opened; returns False
-        if the current image could not be saved first (nothing was changed).
+        An image opens the project that lists it, or else its own folder's images
+        (not its subfolders: ``Project.for_image``).  The image is read before
+        anything changes, so a path that cannot be opened (SegStudioError) leaves
+        the open project and image as they were.  Returns False if the current
+        image could not be saved first (nothing was changed either).
         """
         path = Path(path).expanduser()
         if not path.exists():
             raise ProjectError(f"{path}: no such file or folder")
-        key_path = None
         if path.is_file() and path.name != PROJECT_FILE:
             if not is_image_file(path):
                 raise ProjectError(f"{path}: not an image; open an image, a folder of images or a project")
-            key_path, folder = path, path.parent
+            project, key = Project.for_image(path)
         else:
             folder = path.parent if path.is_file() else path
+            project, key = Project.open(folder), None
+            if not project.images:
+                raise ProjectError(f"{folder}: holds no images (.jpg, .png, .tif, ...); open a folder with images")
+            key = project.images[0].key
         if not self.save_if_dirty():
             return False
-        project = Project.open(folder)
-        if not project.images:
-            raise ProjectError(f"{folder}: holds no images (.jpg, .png, .tif, ...); open a folder with images")
+        self.wait_for_saves()  # a queued background write of that image goes first
+        image, doc = read_document(project, key)  # raises before anything changed
+        memory = read_memory(project, key, doc.shape)
+        self.loader.cancel("load")
         self._close_document()
         self.project = project
         self.project_opened.emit(project)
-        key = project.key_for_path(key_path) if key_path else None
-        return self.select(key or project.images[0].key)
+        self._install(key, image, doc, *memory)
+        return True
 
     def select(self, key: str) -> bool:
         """Switch to another image of the project (saving the current one first); waits for it."""
@@ -198,10 +210,13 @@ class DocumentController(QObject):
         self.key, self.image = key, image
         self.memory, self.memory_note = memory, memory_note
         self._unsaved_failure = False
-        self.editor = Editor(doc, History())
+        history = self.histories.take(self._history_key(key), self._files_token(key)) or History()
+        history.mark_saved()  # the document is what was saved
+        self.editor = Editor(doc, history)
         self.editor.subscribe(self._on_edit)
         self._set_dirty(False)
         self.image_opened.emit(key)
+        self.history_changed.emit()
 
     def replace_document(self, doc: Annotation) -> None:
         """Put a recovered document in place of the open one, as unsaved edits."""
@@ -216,8 +231,37 @@ class DocumentController(QObject):
 
     def _close_document(self) -> None:
         self.recovery_timer.stop()
+        self._keep_history()
         self.key = self.image = self.editor = self.memory = None
         self.memory_note = ""
+        self.history_changed.emit()
+
+    # -- undo histories of the images left behind ------------------------------------
+    def _history_key(self, key: str) -> tuple[str, str]:
+        return str(self.project.root), key
+
+    def _files_token(self, key: str):
+        """What identifies the saved annotation files of ``key`` (changed by any rewrite)."""
+        token = []
+        for path in self.project.annotation_files(key).values():
+            try:
+                st = path.stat()
+                token.append((st.st_ino, st.st_mtime_ns, st.st_size))
+            except OSError:
+                token.append(None)
+        return tuple(token)
+
+    def _keep_history(self) -> None:
+        """Keep the closing image's undo history if it matches what is saved."""
+        editor, project, key = self.editor, self.project, self.key
+        if editor is None or project is None or key is None:
+            return
+        history = editor.history
+        if self.is_dirty or not (history.can_undo or history.can_redo):
+            self.histories.drop(self._history_key(key))  # unsaved edits: the files are not its state
+            return
+        self.wait_for_saves()  # the token must be taken after the last write of this image
+        self.histories.keep(self._history_key(key), history, self._files_token(key))
 
     def set_memory(self, key: str, memory) -> None:
         """Keep a new prediction memory of an image: in use at once when it is the open
@@ -235,6 +279,8 @@ class DocumentController(QObject):
 
     # -- editing --------------------------------------------------------------------
     def _on_edit(self, boxes, table_changed) -> None:
+        self.histories.trim(self.editor.history.nbytes)
+        self.history_changed.emit()
         self.edited.emit(boxes, table_changed)
         if table_changed and self.key is not None:
             self.status_changed.emit(self.key, self.editor.doc.status)
@@ -245,12 +291,20 @@ class DocumentController(QObject):
     def undo(self) -> bool:
         done = bool(self.editor and self.editor.undo())
         self._set_dirty(self.is_dirty)
+        self.history_changed.emit()
         return done
 
     def redo(self) -> bool:
         done = bool(self.editor and self.editor.redo())
         self._set_dirty(self.is_dirty)
+        self.history_changed.emit()
         return done
+
+    def can_undo(self) -> bool:
+        return bool(self.editor and self.editor.history.can_undo)
+
+    def can_redo(self) -> bool:
+        return bool(self.editor and self.editor.history.can_redo)
 
     def _set_dirty(self, dirty: bool) -> None:
         if dirty != self._dirty:
@@ -311,6 +365,7 @@ class DocumentController(QObject):
         result is saved atomically and reported like an autosave.
         """
         project = self.project
+        self.histories.drop(self._history_key(key))  # its files change outside that history
 
         def load_change_save():
             ann = project.load_or_new(key)

@@ -17,7 +17,7 @@ KIND = "io"
 
 
 def export_job(project, req: dict):
-    from segstudio.formats.export_common import export_all
+    from segstudio.formats.export import export_all
 
     def fn(ctx):
         summaries = export_all(project, req["outputs"], val_fraction=req["val_fraction"], seed=req["seed"],
@@ -129,11 +129,16 @@ class IOController(QObject):
         self.job = self.runner.submit(KIND, None, fn, connect)
 
     def _progress(self, done: int, total: int, message: str) -> None:
-        if self.dialog is not None:
-            self.dialog.setRange(0, max(1, total))
-            self.dialog.setValue(done)
-            if message:
-                self.dialog.setLabelText(message)
+        # QProgressDialog.setValue runs the event loop when the dialog is modal, and the
+        # job's "finished" may be delivered in there (closing the dialog): use a local
+        # reference and call setValue last.
+        dlg = self.dialog
+        if dlg is None:
+            return
+        if message:
+            dlg.setLabelText(message)
+        dlg.setRange(0, max(1, total))
+        dlg.setValue(done)
 
     def _finished(self, state: str) -> None:
         if self.dialog is not None:

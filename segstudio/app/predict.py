@@ -5,19 +5,39 @@
 newest request); an accepted prediction is one undo step and keeps the pixels
 the user painted unless the panel says otherwise.  Results of "predict all"
 for images other than the open one go straight into the project files.
+
+Before predicting over labels a person made (painted, imported, reviewed) the
+controller asks what to do (``predict_plan``; ``ask`` is replaceable for
+tests), and a prediction that changes nothing leaves the image as it was.
+Opening another folder cancels what is running for the previous one.
 """
 
 from __future__ import annotations
 
+import dataclasses
+
 from PySide6.QtCore import QObject, Qt, Signal, Slot
-from PySide6.QtWidgets import QProgressDialog
+from PySide6.QtWidgets import QMessageBox, QProgressDialog
 
 from segstudio.app import predict_job
+from segstudio.app.predict_plan import CANCEL, SKIP_LABELLED, Question, predict_all_question, predict_question
 from segstudio.app.workers import JobResult, JobRunner
 from segstudio.core import edits
 from segstudio.errors import SegStudioError
 
 KIND = "predict"
+
+
+def ask_dialog(parent, question: Question):
+    """Show ``question`` with its buttons; the chosen answer (CANCEL when closed)."""
+    box = QMessageBox(QMessageBox.Icon.Question, question.title, question.text, QMessageBox.StandardButton.NoButton,
+                      parent)
+    buttons = [box.addButton(text, QMessageBox.ButtonRole.RejectRole if answer == CANCEL
+                             else QMessageBox.ButtonRole.AcceptRole) for text, answer in question.choices]
+    box.setDefaultButton(buttons[question.default])
+    box.exec()
+    clicked = box.clickedButton()
+    return next((answer for b, (_, answer) in zip(buttons, question.choices) if b is clicked), CANCEL)
 
 
 class PredictController(QObject):
@@ -32,10 +52,14 @@ class PredictController(QObject):
         self.dropped = 0  # stale results thrown away (for tests and the status line)
         self._download: QProgressDialog | None = None
         self._choice = None
+        self._message_key: str | None = None  # the image the panel's message is about
+        self.ask = lambda question: ask_dialog(self.panel.window(), question)
         panel.predict_this.connect(self.predict_this)
         panel.predict_all.connect(self.predict_all)
         panel.cancel.connect(self.cancel)
         panel.choice_changed.connect(self._remember_choice)
+        document.project_opened.connect(self._on_project_opened)
+        document.image_opened.connect(self._on_image_opened)
         self._load_models()
 
     # -- model list ---------------------------------------------------------------------
@@ -44,13 +68,11 @@ class PredictController(QObject):
         try:
             entries = predict_job.model_entries()
         except (SegStudioError, ImportError) as e:
-            self.panel.message.setText(f"no models available: {e}")
+            self.panel.show_message(f"no models available: {e}")
             entries = []
-        self.panel.set_models(entries, self.settings.get("model"))
-        w = self.settings.get("weights")
-        self.panel.weights_box.setEditText(w)
-        self.panel.crf_box.setChecked(self.settings.get("crf"))
-        self.panel.threshold.setValue(self.settings.get("score_threshold"))
+        s = self.settings
+        self.panel.set_models(entries, s.get("model"))
+        self.panel.set_choice(weights=s.get("weights"), crf=s.get("crf"), score_threshold=s.get("score_threshold"))
 
     @Slot()
     def _remember_choice(self) -> None:
@@ -62,9 +84,11 @@ class PredictController(QObject):
             self.settings.set("score_threshold", c.score_threshold)
 
     # -- requests -------------------------------------------------------------------------
-    def _start(self, keys: list[str], single: bool) -> bool:
+    def _start(self, keys: list[str], single: bool, keep_user: bool | None = None) -> bool:
         doc = self.document
         choice = self.panel.choice()
+        if choice is not None and keep_user is not None:
+            choice = dataclasses.replace(choice, keep_user=keep_user)
         if doc.project is None or not keys:
             self.error.emit("open an image or a folder first")
             return False
@@ -84,22 +108,61 @@ class PredictController(QObject):
             job.signals.error.connect(self._on_error)
             job.signals.finished.connect(self._on_finished)
         self.job = self.runner.submit(KIND, keys[0] if single else None, fn, connect)
+        self._message_key = None
         self.panel.set_busy(True, f"predicting {len(keys)} image{'s' if len(keys) > 1 else ''} with {choice.model}…")
         return True
 
     @Slot()
     def predict_this(self) -> bool:
-        return self._start([self.document.key] if self.document.key else [], single=True)
+        d, choice = self.document, self.panel.choice()
+        keep = None
+        if d.doc is not None and choice is not None:
+            question = predict_question(d.doc, choice.keep_user, d.project.entry(d.key).name)
+            if question is not None:
+                keep = self.ask(question)
+                if keep == CANCEL:
+                    return False
+        return self._start([d.key] if d.key else [], single=True, keep_user=keep)
 
     @Slot()
     def predict_all(self) -> bool:
-        keys = [e.key for e in self.document.project.images] if self.document.project else []
-        return self._start(keys, single=False)
+        d, choice = self.document, self.panel.choice()
+        keys = [e.key for e in d.project.images] if d.project else []
+        keep = None
+        if keys and choice is not None:
+            statuses = {k: d.doc.status if k == d.key and d.doc is not None else d.project.status(k) for k in keys}
+            question = predict_all_question(statuses, choice.keep_user)
+            if question is not None:
+                answer = self.ask(question)
+                if answer == CANCEL:
+                    return False
+                if answer == SKIP_LABELLED:
+                    keys = [k for k in keys if statuses[k] not in ("edited", "reviewed")]
+                    if not keys:
+                        self._show_message("every image already has labels: nothing to predict")
+                        return False
+                else:
+                    keep = answer
+        return self._start(keys, single=False, keep_user=keep)
+
+    def _on_project_opened(self, _project) -> None:
+        """Another folder: what runs or was said for the previous one no longer applies."""
+        self.runner.cancel(KIND)
+        self._close_download()
+        self._show_message("")
+
+    def _on_image_opened(self, key: str) -> None:
+        if self._message_key is not None and self._message_key != key:
+            self._show_message("")  # it was about another image
+
+    def _show_message(self, text: str, key: str | None = None) -> None:
+        self._message_key = key
+        self.panel.show_message(text)
 
     @Slot()
     def cancel(self) -> None:
         if self.runner.running(KIND):
-            self.panel.message.setText("cancelling…")
+            self._show_message("cancelling…")
         self.runner.cancel(KIND)
         self._close_download()
 
@@ -130,17 +193,19 @@ class PredictController(QObject):
 
     def _on_batch_done(self, result: JobResult) -> None:
         if self.runner.is_current(result):
-            self.panel.message.setText(f"predicted {result.value} images")
+            self._show_message(f"predicted {result.value} images")
 
     def _accept(self, result: JobResult) -> None:
         pred = result.value
-        self.panel.device_label.setText(pred.device)
+        self.panel.show_device(pred.device)
         key = result.key
         keep = self._choice.keep_user if self._choice else True
+        changed = True
         try:
             if key == self.document.key and self.document.editor is not None:
                 patch = edits.apply_prediction(self.document.doc, pred.class_map, pred.instance_map,
                                                pred.instances, keep_user=keep, model=pred.model_id)
+                changed = patch is not None
                 self.document.editor.push(patch, "prediction")
             else:
                 self._apply_to_file(key, pred, keep)
@@ -150,8 +215,12 @@ class PredictController(QObject):
         if pred.memory is not None:
             self.document.set_memory(key, pred.memory)
         name = self.document.project.entry(key).name if self.document.project else key
-        self.panel.message.setText(f"{name}: " + "; ".join(pred.notes)
-                                   + (" — Ctrl+Z undoes it" if key == self.document.key else ""))
+        if not changed:
+            self._show_message(f"{name}: the prediction changed nothing"
+                               + (" (every pixel is painted or imported, and kept)" if keep else ""), key)
+            return
+        self._show_message(f"{name}: " + "; ".join(pred.notes)
+                           + (" — Ctrl+Z undoes it" if key == self.document.key else ""), key)
         self.applied.emit(key)
 
     def _apply_to_file(self, key: str, pred, keep: bool) -> None:
@@ -179,8 +248,9 @@ class PredictController(QObject):
             return  # a newer request is still going
         self._close_download()
         if state == "done":
-            self.panel.set_busy(False, self.panel.message.text())
+            self.panel.set_busy(False)
         else:
+            self._message_key = None
             self.panel.set_busy(False, state)
 
     # -- the weights download dialog --------------------------------------------------------------

@@ -89,8 +89,10 @@ def load(choice, ctx):
     return loaded, device
 
 
-def run_model(loaded, image: np.ndarray, choice, labels: LabelSet, device, ctx) -> Prediction:
-    """One image through the ml predictor (and the CRF when asked), in project class ids."""
+def run_model(loaded, image: np.ndarray, choice, labels: LabelSet, device, ctx, on_crf=None) -> Prediction:
+    """One image through the ml predictor (and the CRF when asked), in project class ids.
+
+    ``on_crf()`` reports the CRF stage (default: an open-ended progress message)."""
     from segstudio.ml.predictor import Predictor
 
     predictor = Predictor(loaded, device=device, labels=labels, score_threshold=choice.score_threshold)
@@ -99,7 +101,7 @@ def run_model(loaded, image: np.ndarray, choice, labels: LabelSet, device, ctx) 
     notes: list[str] = []
     if choice.crf:
         from segstudio.ml.crf import CRFParams, refine_result
-        ctx.progress(0, 0, "refining boundaries with the dense CRF…")
+        (on_crf or (lambda: ctx.progress(0, 0, "refining boundaries with the dense CRF…")))()
         refined = refine_result(image, result, CRFParams.from_dict(choice.crf_params))
         ctx.check()
         if isinstance(refined, np.ndarray):
@@ -138,12 +140,16 @@ def read_image(path: str) -> np.ndarray:
 
 
 def predict_one(image_path: str, choice, labels: LabelSet, ctx) -> Prediction:
+    """One image; progress goes by stages (model, prediction, CRF, hand-over) and stops short
+    of the end: the job is done once the result has been applied."""
+    stages = 4 if choice.crf else 3
     loaded, device = load(choice, ctx)
     ctx.check()
-    ctx.progress(0, 1, f"predicting {os.path.basename(image_path)}…")
+    ctx.progress(1, stages, f"predicting {os.path.basename(image_path)}…")
     image = read_image(image_path)
-    pred = run_model(loaded, image, choice, labels, device, ctx)
-    ctx.progress(1, 1, "")
+    pred = run_model(loaded, image, choice, labels, device, ctx,
+                     on_crf=lambda: ctx.progress(2, stages, "refining boundaries with the dense CRF…"))
+    ctx.progress(stages - 1, stages, "applying the prediction…")
     return pred
 
 
@@ -151,8 +157,10 @@ def predict_many(items: list[tuple[str, str]], choice, labels: LabelSet, ctx) ->
     """Predict (key, path) pairs one after another; each result goes out through ``ctx.partial``."""
     loaded, device = load(choice, ctx)
     for i, (key, path) in enumerate(items):
-        ctx.progress(i, len(items), f"predicting {os.path.basename(path)} ({i + 1}/{len(items)})…")
+        name = f"{os.path.basename(path)} ({i + 1}/{len(items)})"
+        ctx.progress(i, len(items), f"predicting {name}…")
         image = read_image(path)
-        ctx.partial(key, run_model(loaded, image, choice, labels, device, ctx))
+        ctx.partial(key, run_model(loaded, image, choice, labels, device, ctx,
+                                   on_crf=lambda: ctx.progress(i, len(items), f"refining {name} with the CRF…")))
     ctx.progress(len(items), len(items), "")
     return len(items)

@@ -53,10 +53,6 @@ class TrainWorker(QThread):
         if trainer is not None:
             trainer.cancel()
 
-    @property
-    def cancel_requested(self) -> bool:
-        return self._cancel_requested
-
     # -- worker thread -------------------------------------------------------------------
     def run(self) -> None:  # noqa: D401 - QThread entry point
         self.state = "running"

@@ -1,7 +1,9 @@
 """The main window: canvas in the middle, panels in docks, actions from ``actions.ACTIONS``.
 
-The window wires widgets to the ``DocumentController`` (open/save/undo) and
-the ``PredictController`` (background prediction); it owns no document state.
+The window wires widgets to the controllers: ``DocumentController``
+(open/save/undo), ``PredictController`` (background prediction),
+``TrainController`` (fine-tuning) and ``IOController`` (import/export); it owns
+no document state and talks to widgets only through their small methods.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from segstudio.app.actions import ACTIONS
 from segstudio.app.canvas.view import CanvasView
 from segstudio.app.document import DocumentController
 from segstudio.app.io_jobs import IOController
+from segstudio.app.label_hints import eraser_tip
 from segstudio.app.panels.images import ImageListPanel
 from segstudio.app.panels.instances import InstancePanel
 from segstudio.app.panels.labels import LabelPanel
@@ -28,6 +31,8 @@ from segstudio.app.panels.statusbar import StatusBar
 from segstudio.app.panels.train_panel import TrainPanel
 from segstudio.app.predict import PredictController
 from segstudio.app.settings import Settings
+from segstudio.app.train import TrainController
+from segstudio.app.wheel import scroll_not_spin
 from segstudio.app.tools import TOOL_CLASSES, ToolState
 from segstudio.core import edits
 from segstudio.errors import SegStudioError
@@ -54,17 +59,11 @@ class MainWindow(QMainWindow):
         self.instances = InstancePanel()
         self.model = ModelPanel()
         self.train = TrainPanel()
-        self.train.before_start = self._save_before_training
         docks = [self._dock("Images", self.images, Qt.DockWidgetArea.LeftDockWidgetArea),
-                 self._dock("Model", self.model, Qt.DockWidgetArea.LeftDockWidgetArea),
+                 self._dock("Model", self._scrolling(self.model), Qt.DockWidgetArea.LeftDockWidgetArea),
                  self._dock("Labels", self.labels, Qt.DockWidgetArea.RightDockWidgetArea),
                  self._dock("Instances", self.instances, Qt.DockWidgetArea.RightDockWidgetArea)]
-        train_scroll = QScrollArea()  # the form is tall: scroll rather than squeeze the image list
-        train_scroll.setWidget(self.train)
-        train_scroll.setWidgetResizable(True)
-        train_scroll.setFrameShape(QFrame.Shape.NoFrame)
-        train_scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
-        train_dock = self._dock("Train", train_scroll, Qt.DockWidgetArea.LeftDockWidgetArea)
+        train_dock = self._dock("Train", self._scrolling(self.train), Qt.DockWidgetArea.LeftDockWidgetArea)
         self.tabifyDockWidget(docks[1], train_dock)
         docks[1].raise_()
         self.resizeDocks(docks, [405, 405, 250, 250], Qt.Orientation.Horizontal)
@@ -73,9 +72,11 @@ class MainWindow(QMainWindow):
         self.setStatusBar(self.status)
         self.predictor = PredictController(self.document, self.model, self.settings, self)
         self.io = IOController(self.document, self.settings, self)
+        self.training = TrainController(self.train, before_start=self._save_before_training, parent=self)
         self.actions_by_name: dict[str, QAction] = {}
         self._build_actions()
         self._connect()
+        self._update_undo_actions()
         self.actions_by_name["tool_brush"].setChecked(True)
         self.actions_by_name["show_classes"].setChecked(self.settings.get("show_classes"))
         self.actions_by_name["show_outlines"].setChecked(self.settings.get("show_outlines"))
@@ -87,6 +88,17 @@ class MainWindow(QMainWindow):
             self.restoreState(layout)
 
     # -- construction ---------------------------------------------------------------
+    @staticmethod
+    def _scrolling(panel) -> QScrollArea:
+        """A tall form scrolls rather than squeezing the image list; the wheel scrolls it (``wheel``)."""
+        scroll = QScrollArea()
+        scroll.setWidget(panel)
+        scroll.setWidgetResizable(True)
+        scroll.setFrameShape(QFrame.Shape.NoFrame)
+        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        scroll_not_spin(panel)
+        return scroll
+
     def _dock(self, title: str, widget, area) -> QDockWidget:
         dock = QDockWidget(title, self)
         dock.setObjectName(f"dock_{title.lower()}")
@@ -154,6 +166,7 @@ class MainWindow(QMainWindow):
         d.saved.connect(self._on_saved)
         d.save_failed.connect(lambda msg: self.show_error("Could not save", msg))
         d.status_changed.connect(self.images.set_status)
+        d.history_changed.connect(self._update_undo_actions)
         self.images.image_activated.connect(self.open_key_async)
         d.loading.connect(self._on_loading)
         d.load_failed.connect(self._on_load_failed)
@@ -170,8 +183,9 @@ class MainWindow(QMainWindow):
         self.predictor.error.connect(lambda msg: self.show_error("Prediction failed", msg))
         self.io.failed.connect(lambda msg: self.show_error("Import/export failed", msg))
         self.io.imported.connect(self.open_path)
-        self.train.checkpoint_published.connect(self._use_checkpoint)
-        self.train.message.connect(lambda text: self.status.showMessage(text, 5000))
+        self.training.checkpoint_published.connect(self._use_checkpoint)
+        self.training.message.connect(lambda text: self.status.showMessage(text, 5000))
+        self.training.error.connect(lambda msg: self.show_error("Training", msg))
 
     # -- opening ------------------------------------------------------------------------
     def open_path(self, path) -> bool:
@@ -240,6 +254,17 @@ class MainWindow(QMainWindow):
         if not project.labels.is_valid(self.state.class_id) or self.state.class_id == 0:
             self.state.class_id = 1 if len(project.labels) > 1 else 0
         self.labels.select_class(self.state.class_id)
+        self._describe_labels(project.labels)
+
+    def _describe_labels(self, labels) -> None:
+        """Menus and tips that depend on the label set: class names, what the eraser writes."""
+        self.state.erase_id = labels.empty_id
+        for i in range(10):
+            self.actions_by_name[f"class_{i}"].setText(f"&{i} {labels.name_of(i)}" if i < len(labels)
+                                                       else f"Class {i} (not in these labels)")
+        eraser = self.actions_by_name["tool_eraser"]
+        eraser.setStatusTip(eraser_tip(labels))
+        eraser.setToolTip(f"Eraser (E)\n{eraser_tip(labels)}")
 
     def _on_image(self, key: str) -> None:
         d = self.document
@@ -247,7 +272,8 @@ class MainWindow(QMainWindow):
         self.state.selected_instance = 0
         self.canvas.set_document(d.image, d.editor, d.project.labels.palette(), self.labels.hidden(),
                                  self.actions_by_name["show_classes"].isChecked(),
-                                 self.actions_by_name["show_outlines"].isChecked())
+                                 self.actions_by_name["show_outlines"].isChecked(),
+                                 show_background=not d.project.labels.has_background)
         self.canvas.set_tool(self.tools[self.tool_name])
         self.instances.set_document(d.doc)
         self.images.set_current(key)
@@ -289,8 +315,9 @@ class MainWindow(QMainWindow):
         if editor is None:
             return
         editor.begin("delete instances")
+        empty = self.document.project.labels.empty_id  # the pixels become "nothing here"
         for k in ids:
-            editor.apply(edits.delete_instance(editor.doc, k))
+            editor.apply(edits.delete_instance(editor.doc, k, to_class=empty))
         editor.end()
 
     def _on_edited(self, boxes, table_changed) -> None:
@@ -301,6 +328,21 @@ class MainWindow(QMainWindow):
         if self.document.project is not None:
             self.images.set_status(key, self.document.project.status(key))
         self.status.showMessage("saved", 2000)
+
+    def _update_undo_actions(self) -> None:
+        """Undo / Redo are enabled exactly when there is something to undo / redo."""
+        d = self.document
+        state = (("undo", d.can_undo(), d.editor and d.editor.history.undo_label),
+                 ("redo", d.can_redo(), d.editor and d.editor.history.redo_label))
+        if state == getattr(self, "_undo_state", None):
+            return  # called on every brush move: touch the actions only when something changed
+        self._undo_state = state
+        for name, can, label in state:
+            act = self.actions_by_name[name]
+            act.setEnabled(can)
+            word = name.capitalize()
+            act.setText(f"&{word} {label}" if can and label else f"&{word}")
+            act.setToolTip(f"{word} {label}" if can and label else word)
 
     @Slot()
     def undo(self) -> None:
@@ -325,6 +367,8 @@ class MainWindow(QMainWindow):
             act.setChecked(True)
         if name in self.tools:
             self.canvas.set_tool(self.tools[name])
+        if name == "eraser" and self.document.project is not None:
+            self.status.showMessage(eraser_tip(self.document.project.labels), 4000)
 
     def select_class(self, class_id: int) -> None:
         labels = self.document.project.labels if self.document.project else None
@@ -352,9 +396,7 @@ class MainWindow(QMainWindow):
             inst = self.document.doc.instances.get(value) if self.document.doc else None
             if value not in self.instances.selected_ids():
                 self.instances.select(value, inst.class_id if inst else None)
-            if self.canvas.overlay is not None:
-                for box in self.canvas.overlay.select_instance(value):
-                    self.canvas.update(self.canvas.box_to_widget(box))
+            self.canvas.select_instance(value)
             if inst is not None:
                 self.labels.select_class(inst.class_id)
 
@@ -369,20 +411,15 @@ class MainWindow(QMainWindow):
     # -- view ----------------------------------------------------------------------------
     def toggle_classes(self, on: bool) -> None:
         self.settings.set("show_classes", bool(on))
-        if self.canvas.overlay is not None:
-            self.canvas.overlay.set_visibility(classes=on)
-            self.canvas.update()
+        self.canvas.set_layers_visible(classes=on)
 
     def toggle_outlines(self, on: bool) -> None:
         self.settings.set("show_outlines", bool(on))
-        if self.canvas.overlay is not None:
-            self.canvas.overlay.set_visibility(outlines=on)
-            self.canvas.update()
+        self.canvas.set_layers_visible(outlines=on)
 
     def _on_visibility(self, hidden) -> None:
-        if self.canvas.overlay is not None and self.document.project is not None:
-            self.canvas.overlay.set_palette(self.document.project.labels.palette(), hidden)
-            self.canvas.update()
+        if self.document.project is not None:
+            self.canvas.set_palette(self.document.project.labels.palette(), hidden)
 
     def change_opacity(self, delta: float) -> None:
         self.opacity_slider.setValue(int(round((self.canvas.opacity + delta) * 100)))
@@ -421,13 +458,18 @@ class MainWindow(QMainWindow):
             self.open_path(urls[0])
 
     def offer_recovery(self, ask=None) -> bool:
-        """If unsaved edits survived a crash, offer to put them back. Returns True if recovered."""
-        from segstudio.app.recovery_flow import recover
-        return recover(self, ask)
+        """If unsaved edits survived a crash, offer to put them back. Returns True if recovered.
+
+        ``ask(entries) -> bool`` replaces the question dialog (tests)."""
+        from segstudio.app.recovery_flow import ask_dialog, recover
+        message = recover(self.document, ask or partial(ask_dialog, self), self.show_error)
+        if message:
+            self.status.showMessage(message, 10000)
+        return message is not None
 
     def closeEvent(self, e) -> None:
         self.predictor.cancel()
-        self.train.shutdown()
+        self.training.shutdown()
         if not self.document.close():
             answer = QMessageBox.question(
                 self, "Quit without saving?", "The annotation could not be saved. Quit anyway? "

@@ -50,10 +50,6 @@ class Job(QRunnable):
     def cancel(self) -> None:
         self._cancel.set()
 
-    @property
-    def is_cancelled(self) -> bool:
-        return self._cancel.is_set()
-
     # -- the context handed to the job function ---------------------------
     def progress(self, done: int, total: int, message: str = "") -> None:
         if self._cancel.is_set():

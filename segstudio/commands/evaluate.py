@@ -9,7 +9,6 @@ segm AP)."""
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from pathlib import Path
 

@@ -44,7 +44,7 @@ def run(args: argparse.Namespace) -> int:
     from pathlib import Path
 
     from segstudio.errors import SegStudioError
-    from segstudio.formats.export_common import export_all
+    from segstudio.formats.export import export_all
     from segstudio.formats.project import Project
     from segstudio.progress import ProgressBar
 

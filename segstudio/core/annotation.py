@@ -66,8 +66,9 @@ class Annotation:
         self.model = model
 
     @classmethod
-    def blank(cls, height: int, width: int) -> "Annotation":
-        return cls(np.zeros((height, width), np.uint8))
+    def blank(cls, height: int, width: int, fill: int = 0) -> "Annotation":
+        """Nothing labelled yet: every pixel ``fill`` (the label set's ``empty_id``: 0 or void)."""
+        return cls(np.full((height, width), fill, np.uint8))
 
     @property
     def shape(self) -> tuple[int, int]:
@@ -128,12 +129,6 @@ class Annotation:
         errs = self.invariant_errors()
         if errs:
             raise EditError("annotation invariant broken: " + "; ".join(errs))
-
-    def apply(self, patch: "Patch") -> None:
-        patch.apply(self)
-
-    def revert(self, patch: "Patch") -> None:
-        patch.revert(self)
 
 
 def class_lut(instances: dict[int, "Instance"], max_id: int) -> np.ndarray:

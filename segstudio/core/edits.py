@@ -315,6 +315,8 @@ def apply_prediction(doc: Annotation, class_map: np.ndarray, instance_map: np.nd
     With ``keep_user`` the pixels a person painted (``user_mask``) keep their
     class and instance; predicted instance ids are renumbered so they never
     clash with the instances kept.  Instances left without pixels are dropped.
+    Returns None, changing nothing (not the status either), when the prediction
+    would change no pixel and no instance, e.g. every pixel is kept.
     """
     class_map = np.asarray(class_map)
     if class_map.shape != doc.shape:
@@ -364,6 +366,8 @@ def apply_prediction(doc: Annotation, class_map: np.ndarray, instance_map: np.nd
         return record(doc, (y0, x0, y1, x1), new_cls[sl], new_inst[sl], new_user, instances=table,
                       meta={"status": status, "model": model},
                       take=(y1 - y0, x1 - x0) == doc.shape)  # a view of a part would pin the whole array
+    if not any(doc.instances.get(k) != v for k, v in table.items()):
+        return None  # the prediction changes nothing: status and model stay as they were
     return record(doc, (0, 0, 0, 0), instances=table, meta={"status": status, "model": model})
 
 

@@ -1,7 +1,20 @@
 """Label sets: the ordered classes of a project (id, name, colour).
 
-Class id 0 is background by convention and id 255 is *void*: "don't know /
-don't train on this".  A label set holds at most 255 classes (ids 0..254).
+Id 255 is *void*: "don't know / don't train on this".  A label set holds at
+most 255 classes (ids 0..254).
+
+Background: a label set says whether class 0 is a background class
+(``has_background``).  Pascal VOC and COCO have one; a custom set has one when
+its first class is named like one (``background``, ``bg``, ``_background_``,
+``__background__``, any case), unless the caller says otherwise.  Where 0 is a
+real class (CamVid: Sky) "nothing here" is void, so the eraser erases to void
+and a new annotation starts all void (``empty_id``).  A project keeps the flag
+in its project file.
+
+Colours: Pascal VOC and COCO (a set whose names are exactly theirs) use the VOC
+palette by id; a custom set's classes without a colour get a generated colour
+with well-separated hues, stable per id (``distinct_color``), so neighbouring
+ids never look alike (VOC's #400000 and #800000 do).
 
 The class lists of the built-in sets (Pascal VOC, COCO things) live here and
 nowhere else; other code asks a ``LabelSet`` for names and colours.
@@ -48,6 +61,7 @@ COCO_THING_NAMES = (
 )
 
 _COLOR_RE = re.compile(r"^#([0-9a-fA-F]{6})$")
+_BACKGROUND_NAMES = {"background", "bg"}  # compared with letters only, lower case: "_Background_" counts
 
 Color = tuple[int, int, int]
 
@@ -70,6 +84,31 @@ def voc_palette() -> np.ndarray:
 
 
 _VOC_PALETTE = voc_palette()
+_STANDARD_NAMES = ([n.lower() for n in VOC_CLASS_NAMES], ["background"] + [n.lower() for n in COCO_THING_NAMES])
+_GOLDEN = 0.3819660112501051  # 1 - 1/phi: successive hues as far apart as possible
+# (saturation, value), changing every second id, so ids whose hues end up close differ in lightness
+_SV_STEPS = ((0.9, 0.9), (0.6, 1.0), (1.0, 0.6))
+
+
+def distinct_color(class_id: int) -> tuple[int, int, int]:
+    """A generated colour for a custom class: depends only on the id (stable when classes are added).
+
+    Hues advance by the golden angle, so any few consecutive ids are far apart on
+    the colour wheel; saturation and brightness cycle too, so the rare ids whose
+    hues come close still differ in lightness.
+    """
+    import colorsys
+
+    i = int(class_id)
+    hue = (0.12 + i * _GOLDEN) % 1.0
+    s, v = _SV_STEPS[(i // 2) % len(_SV_STEPS)]
+    r, g, b = colorsys.hsv_to_rgb(hue, s, v)
+    return int(round(r * 255)), int(round(g * 255)), int(round(b * 255))
+
+
+def is_background_name(name: str) -> bool:
+    """True for names that mean background: background, bg, _background_, __background__, ..."""
+    return re.sub(r"[^a-z]", "", str(name).lower()) in _BACKGROUND_NAMES
 
 
 def parse_color(text: str) -> Color:
@@ -95,7 +134,8 @@ class LabelSet:
     """An ordered, immutable list of classes with ids 0..n-1."""
 
     def __init__(self, names: Sequence[str], colors: Sequence[Color | None] | None = None,
-                 name: str = "custom"):
+                 name: str = "custom", background: bool | None = None):
+        """``background``: whether class 0 is a background class; None decides by its name."""
         names = [str(n).strip() for n in names]
         if not names:
             raise LabelError("a label set needs at least one class (id 0, usually 'background')")
@@ -115,10 +155,15 @@ class LabelSet:
         if len(colors) != len(names):
             raise LabelError(f"{len(names)} class names but {len(colors)} colours")
         self.name = name
+        standard = [n.lower() for n in names] in _STANDARD_NAMES  # VOC or COCO: their colours
+
+        def default_color(i: int) -> Color:
+            return tuple(int(v) for v in _VOC_PALETTE[i]) if standard else distinct_color(i)
         self._classes = tuple(
-            LabelClass(i, n, tuple(int(v) for v in c) if c is not None else tuple(int(v) for v in _VOC_PALETTE[i]))
+            LabelClass(i, n, tuple(int(v) for v in c) if c is not None else default_color(i))
             for i, (n, c) in enumerate(zip(names, colors)))
         self._by_name = {c.name.lower(): c.id for c in self._classes}
+        self.has_background = is_background_name(names[0]) if background is None else bool(background)
 
     # -- built-in sets -------------------------------------------------
     @classmethod
@@ -162,6 +207,10 @@ class LabelSet:
         except LabelError as e:
             raise LabelError(f"{source}: {e}") from None
 
+    def with_background(self, background: bool) -> "LabelSet":
+        """The same classes and colours with ``has_background`` set as given."""
+        return LabelSet(self.names, [c.color for c in self._classes], self.name, background)
+
     def to_text(self) -> str:
         return "".join(f"{c.name} {format_color(c.color)}\n" for c in self._classes)
 
@@ -170,14 +219,14 @@ class LabelSet:
         return [{"id": c.id, "name": c.name, "color": format_color(c.color)} for c in self._classes]
 
     @classmethod
-    def from_json(cls, items: Iterable[dict], name: str = "custom") -> "LabelSet":
+    def from_json(cls, items: Iterable[dict], name: str = "custom", background: bool | None = None) -> "LabelSet":
         try:
             items = sorted(items, key=lambda d: int(d["id"]))
             ids = [int(d["id"]) for d in items]
             if ids != list(range(len(ids))):
                 raise LabelError(f"class ids must be 0..{len(ids) - 1} without gaps, got {ids}")
             colors = [parse_color(d["color"]) if d.get("color") else None for d in items]
-            return cls([d["name"] for d in items], colors, name=name)
+            return cls([d["name"] for d in items], colors, name=name, background=background)
         except (KeyError, TypeError, ValueError) as e:
             raise LabelError(f"label set {name}: each class needs an integer 'id' and a 'name' ({e})") from None
 
@@ -194,10 +243,11 @@ class LabelSet:
         return self._classes[class_id]
 
     def __eq__(self, other: object) -> bool:
-        return isinstance(other, LabelSet) and self._classes == other._classes
+        return (isinstance(other, LabelSet) and self._classes == other._classes
+                and self.has_background == other.has_background)
 
     def __hash__(self) -> int:
-        return hash(self._classes)
+        return hash((self._classes, self.has_background))
 
     def __repr__(self) -> str:
         return f"LabelSet({self.name!r}, {len(self)} classes)"
@@ -221,6 +271,13 @@ class LabelSet:
         if 0 <= class_id < len(self._classes):
             return self._classes[class_id].name
         return f"class {class_id}"
+
+    @property
+    def empty_id(self) -> int:
+        """What "nothing here" is: background (0) when the set has one, else void (255).
+
+        The eraser erases to it and a new annotation starts filled with it."""
+        return BACKGROUND_ID if self.has_background else VOID_ID
 
     def is_valid(self, class_id: int) -> bool:
         """True for a class of this set or void."""

@@ -5,7 +5,7 @@ given keys) and their train/val split, builds every output folder under a
 temporary name (``StagedFolder``), reads each annotation once with
 ``Project.load_annotation`` and hands it to each ``DatasetWriter``, then moves
 the folders into place.  Several formats can be written in the same pass
-(``export_all``), so the annotations are decoded only once.  Nothing holds
+(``segstudio.formats.export.export_all``), so the annotations are decoded only once.  Nothing holds
 more than one image's arrays at a time.
 """
 
@@ -169,24 +169,3 @@ def run_export(project, targets: list[tuple[DatasetWriter, str | os.PathLike]], 
             w.finish()
     return summaries
 
-
-def export_all(project, outputs: dict[str, str | os.PathLike], val_fraction: float = 0.2, seed: int = 0,
-               overwrite: bool = False, keys=None, progress: ProgressFn | None = None,
-               cancelled: CancelFn | None = None, keep_split: bool = True, **options) -> dict[str, ExportSummary]:
-    """Several formats in one pass: ``outputs`` = {"voc": dir, "coco": dir, "panoptic": dir}.
-
-    ``options`` go to the writers that take them (``polygons``, ``unassigned``, ``thing_classes``).
-    """
-    from segstudio.formats.coco import CocoWriter
-    from segstudio.formats.panoptic import PanopticWriter
-    from segstudio.formats.voc import VocWriter
-
-    makers = {"voc": lambda: VocWriter(),
-              "coco": lambda: CocoWriter(options.get("polygons", False), options.get("unassigned", "crowd")),
-              "panoptic": lambda: PanopticWriter(options.get("thing_classes"))}
-    unknown = sorted(set(outputs) - set(makers))
-    if unknown:
-        raise SegStudioError(f"unknown export format(s) {', '.join(unknown)}; use {', '.join(makers)}")
-    targets = [(makers[fmt](), out) for fmt, out in outputs.items()]
-    summaries = run_export(project, targets, val_fraction, seed, overwrite, keys, progress, cancelled, keep_split)
-    return {s.format: s for s in summaries}

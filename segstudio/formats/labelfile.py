@@ -7,7 +7,6 @@ from pathlib import Path
 
 from segstudio.core.labels import LabelSet
 from segstudio.errors import FormatError, LabelError, SegStudioError
-from segstudio.formats.atomic import atomic_write_text
 
 
 def read_text(path: str | os.PathLike, what: str = "file", error: type[SegStudioError] = FormatError) -> str:
@@ -27,7 +26,3 @@ def read_text(path: str | os.PathLike, what: str = "file", error: type[SegStudio
 def read_label_file(path: str | os.PathLike) -> LabelSet:
     text = read_text(path, "label file", LabelError)
     return LabelSet.from_text(text, source=str(path))
-
-
-def write_label_file(path: str | os.PathLike, labels: LabelSet) -> None:
-    atomic_write_text(path, labels.to_text())

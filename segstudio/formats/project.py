@@ -3,7 +3,8 @@
 A project is a folder of images (never modified) plus what segstudio saves
 beside them::
 
-    <root>/segstudio.json                 label set, model choice, settings
+    <root>/segstudio.json                 label set (and whether class 0 is background),
+                                          model choice, settings
     <root>/annotations/class/<key>.png    class map: palette PNG, VOC colours, 255 void
     <root>/annotations/instance/<key>.png instance ids: 16-bit PNG
     <root>/annotations/user/<key>.png     pixels a person painted: 1-bit PNG
@@ -12,6 +13,11 @@ beside them::
                                           classes and probabilities and the entropy on a
                                           grid of at most 320×320 (core.prediction_memory;
                                           ≤ 700 KB raw, compressed), written on its own
+
+A project lists the images under its folder, subfolders included, except when
+it was made by opening one image of a plain folder (``Project.for_image``):
+then only the images directly in that folder, and the project file remembers
+it (``"settings": {"subfolders": false}``).
 
 ``<key>`` is the image's path relative to the root without its extension
 (``street/0001`` for ``street/0001.jpg``); when two images differ only by
@@ -55,13 +61,14 @@ class ImageEntry:
         return self.relpath.rsplit("/", 1)[-1]
 
 
-def scan_images(root: Path) -> list[ImageEntry]:
-    """Image files under ``root`` (recursively; hidden folders and annotations/ skipped), sorted."""
+def scan_images(root: Path, subfolders: bool = True) -> list[ImageEntry]:
+    """Image files under ``root`` (recursively unless ``subfolders`` is False; hidden folders and
+    annotations/ skipped), sorted."""
     found: list[str] = []
     for dirpath, dirnames, filenames in os.walk(root):
         rel_dir = Path(dirpath).relative_to(root)
-        dirnames[:] = sorted(d for d in dirnames if not d.startswith(".")
-                             and not (rel_dir == Path(".") and d == ANNOTATIONS_DIR))
+        dirnames[:] = [] if not subfolders else sorted(
+            d for d in dirnames if not d.startswith(".") and not (rel_dir == Path(".") and d == ANNOTATIONS_DIR))
         for f in filenames:
             if not f.startswith(".") and Path(f).suffix.lower() in IMAGE_EXTENSIONS:
                 found.append((rel_dir / f).as_posix())
@@ -119,14 +126,46 @@ class Project:
         if int(data.get("version", 0)) > FORMAT_VERSION:
             raise ProjectError(f"{pfile}: made by a newer segstudio (format version {data.get('version')}); "
                                "update segstudio to open it")
+        background = data.get("background_class")  # absent in older files: decided by class 0's name
         try:
-            project_labels = LabelSet.from_json(data["labels"], name=str(pfile))
+            project_labels = LabelSet.from_json(data["labels"], name=str(pfile),
+                                                background=None if background is None else bool(background))
         except (KeyError, LabelError) as e:
             raise ProjectError(f"{pfile}: bad label set ({e})") from None
         settings = data.get("settings") or {}
         if not isinstance(settings, dict):
             raise ProjectError(f"{pfile}: \"settings\" must be an object")
         return cls(path, project_labels, settings, data.get("created"))
+
+    @classmethod
+    def for_image(cls, path: str | os.PathLike, labels: LabelSet | None = None) -> tuple["Project", str]:
+        """The project an image file belongs to, and the image's key.
+
+        The nearest folder above the image that holds a project and lists the
+        image is opened.  Otherwise the image's own folder becomes a new project
+        of the images directly in it: its subfolders (other projects, exports,
+        masks) are not scanned.  An image under a project's ``annotations/``
+        folder is refused (it is a saved mask, not an image to label).
+        """
+        path = Path(path).expanduser().resolve()
+        for folder in path.parents:
+            if (folder / PROJECT_FILE).is_file():
+                project = cls.open(folder)
+                key = project.key_for_path(path)
+                if key is not None:
+                    return project, key
+                if (folder / ANNOTATIONS_DIR) in path.parents:
+                    raise ProjectError(f"{path}: is a saved annotation of the project {folder}, not an image "
+                                       "to label; open the project folder instead")
+        project = cls.open(path.parent, labels)
+        if not project.exists_on_disk:
+            project.settings["subfolders"] = False
+            project.rescan()
+        key = project.key_for_path(path)
+        if key is None:
+            raise ProjectError(f"{path}: not an image of {path.parent} (hidden or reserved name); "
+                               "open the folder that holds it")
+        return project, key
 
     @classmethod
     def create(cls, root: str | os.PathLike, labels: LabelSet | None = None,
@@ -150,7 +189,8 @@ class Project:
     def save(self) -> None:
         """Write segstudio.json (label set and settings)."""
         data = {"format": FORMAT_NAME, "version": FORMAT_VERSION, "created": self.created,
-                "labels": self.labels.to_json(), "settings": self.settings}
+                "labels": self.labels.to_json(), "background_class": self.labels.has_background,
+                "settings": self.settings}
         try:
             atomic.atomic_write_json(self.project_file, data)
         except OSError as e:
@@ -172,7 +212,7 @@ class Project:
 
     # -- images --------------------------------------------------------------
     def rescan(self) -> None:
-        self.images = scan_images(self.root)
+        self.images = scan_images(self.root, subfolders=self.settings.get("subfolders", True) is not False)
         self._by_key = {e.key: e for e in self.images}
         self._status = {}
 
@@ -337,9 +377,9 @@ class Project:
         return ann
 
     def new_annotation(self, key: str) -> Annotation:
-        """An empty annotation of the image's size."""
+        """An empty annotation of the image's size: background, or void when the labels have none."""
         w, h = image_size(self.image_path(key))
-        return Annotation.blank(h, w)
+        return Annotation.blank(h, w, self.labels.empty_id)
 
     def load_or_new(self, key: str) -> Annotation:
         return self.load_annotation(key) or self.new_annotation(key)

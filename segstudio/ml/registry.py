@@ -7,8 +7,8 @@ already describe (classes, preprocessing, metrics, parameter count, URL) is
 read from torchvision's weights metadata, never copied into the card.  Adding
 a model is adding a card.
 
-``load_model`` (in ``segstudio.ml.weights``) builds a model from a card; it is
-re-exported here so callers need one import.
+``segstudio.ml.weights.load_model`` builds a model from a card (weights depends
+on the registry, never the other way round).
 """
 
 from __future__ import annotations
@@ -195,10 +195,3 @@ def get_card(name: str) -> ModelCard:
     except KeyError:
         raise ModelError(f"unknown model '{name}'; known models: {', '.join(sorted(cards))} "
                          f"(`segstudio models` lists them)") from None
-
-
-def load_model(*args, **kwargs):
-    """See ``segstudio.ml.weights.load_model``."""
-    from segstudio.ml.weights import load_model as _load
-
-    return _load(*args, **kwargs)

@@ -24,7 +24,7 @@ import numpy as np
 from segstudio.core.labels import LabelSet
 from segstudio.errors import ModelError
 from segstudio.ml.download import Progress, download
-from segstudio.ml.registry import ModelCard, get_card, labels_from_categories
+from segstudio.ml.registry import ModelCard, get_card
 
 CHECKPOINT_FORMAT = "segstudio-checkpoint"
 CHECKPOINT_VERSION = 1

@@ -30,7 +30,7 @@ def test_published_checkpoint_is_used_by_the_next_prediction_without_restart(win
     ckpt = tmp_path / "run" / "best.pt"
     ckpt.parent.mkdir()
     _publish(ckpt, labels, "ft-1", seed=1)
-    win.train.checkpoint_published.emit(str(ckpt), "ft-1")
+    win.training.checkpoint_published.emit(str(ckpt), "ft-1")
     choice = win.model.choice()
     assert choice.model == ARCH and choice.weights == str(ckpt)
     with qtbot.waitSignal(win.predictor.applied, timeout=120_000):
@@ -44,7 +44,7 @@ def test_published_checkpoint_is_used_by_the_next_prediction_without_restart(win
     time.sleep(0.01)
     _publish(ckpt, labels, "ft-2", seed=2)
     os.utime(ckpt, None)
-    win.train.checkpoint_published.emit(str(ckpt), "ft-2")
+    win.training.checkpoint_published.emit(str(ckpt), "ft-2")
     with qtbot.waitSignal(win.predictor.applied, timeout=120_000):
         assert win.predictor.predict_this()
     assert doc.model == f"{ARCH}@ft-2"
@@ -59,7 +59,7 @@ def test_training_starts_from_the_saved_state_of_the_open_image(window):
     editor = win.document.editor
     editor.push(paint_segment(editor.doc, (10, 10), (20, 10), 3, class_id=5), "brush")
     assert win.document.is_dirty
-    assert win.train.before_start()
+    assert win.training.before_start()
     assert not win.document.is_dirty
     saved = win.document.project.load_annotation(win.document.key)
     assert saved.status == "edited" and (saved.class_map == 5).any()

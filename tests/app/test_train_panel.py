@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import pytest
 from PySide6.QtCore import QPoint, Qt
 from PySide6.QtGui import QColor, QImage, QPainter, QPen
 from PySide6.QtWidgets import QWidget
 
 from segstudio.app.panels.loss_curve import SMOOTH_COLOR, LossCurve
 from segstudio.app.panels.train_panel import TrainPanel
+from segstudio.app.train import TrainController
 from tests.ml.training_data import make_mask_folders
 
 
@@ -45,10 +45,15 @@ class PaintPad(QWidget):
         p.end()
 
 
+def _controller(qtbot):
+    panel = TrainPanel()
+    qtbot.addWidget(panel)
+    return panel, TrainController(panel)
+
+
 def _panel(qtbot, tmp_path, epochs):
     images, masks, labels = make_mask_folders(tmp_path / "data", n=6, size=64)
-    panel = TrainPanel(show_errors=False)
-    qtbot.addWidget(panel)
+    panel, ctl = _controller(qtbot)
     panel.set_project(None)
     panel.data_path.setText(str(images))
     panel.masks_path.setText(str(masks))
@@ -60,31 +65,31 @@ def _panel(qtbot, tmp_path, epochs):
     panel.batch.setValue(2)
     panel.crop.setValue(48)
     panel.out_path.setText(str(tmp_path / "run"))
-    return panel
+    return panel, ctl
 
 
 def test_training_runs_in_the_background_while_the_user_paints(qtbot, tmp_path):
     from segstudio.ml.weights import load_model
 
-    panel = _panel(qtbot, tmp_path, epochs=2)
+    panel, ctl = _panel(qtbot, tmp_path, epochs=2)
     pad = PaintPad()
     qtbot.addWidget(pad)
     pad.show()
-    pad.is_training = panel.is_running
+    pad.is_training = ctl.is_running
     published = []
-    panel.checkpoint_published.connect(lambda path, version: published.append((path, version)))
+    ctl.checkpoint_published.connect(lambda path, version: published.append((path, version)))
     strokes = 0
-    with qtbot.waitSignal(panel.training_finished, timeout=120_000) as finished:
-        assert panel.start({"device": "cpu", "lr": 0.02, "seed": 0})
+    with qtbot.waitSignal(ctl.training_finished, timeout=120_000) as finished:
+        assert ctl.start({"device": "cpu", "lr": 0.02, "seed": 0})
         assert not panel.start_button.isEnabled() and panel.cancel_button.isEnabled()
-        while panel.is_running():
+        while ctl.is_running():
             y = 10 + (strokes * 7) % 100
             qtbot.mousePress(pad, Qt.MouseButton.LeftButton, pos=QPoint(5, y))
             qtbot.mouseMove(pad, QPoint(110, y))
             qtbot.mouseRelease(pad, Qt.MouseButton.LeftButton, pos=QPoint(110, y))
             qtbot.wait(15)
             strokes += 1
-    assert finished.args == ["done"], panel.last_error
+    assert finished.args == ["done"], ctl.last_error
     # the UI kept handling input and repainting while the job ran
     assert strokes > 0 and pad.busy_paints > 0
     assert pad.image.pixelColor(60, 10) == QColor("red")
@@ -99,33 +104,35 @@ def test_training_runs_in_the_background_while_the_user_paints(qtbot, tmp_path):
 
 
 def test_cancel_stops_the_job_and_keeps_a_resume_checkpoint(qtbot, tmp_path):
-    panel = _panel(qtbot, tmp_path, epochs=200)
+    panel, ctl = _panel(qtbot, tmp_path, epochs=200)
     seen = []
 
     def on_progress(info):
         seen.append(info.iteration)
         if len(seen) == 1:
-            panel.cancel()
+            panel.cancel_button.click()
 
-    with qtbot.waitSignal(panel.training_finished, timeout=120_000) as finished:
-        panel.start({"device": "cpu"})
-        panel.worker.progress.connect(on_progress)
+    with qtbot.waitSignal(ctl.training_finished, timeout=120_000) as finished:
+        assert ctl.start({"device": "cpu"})
+        ctl.worker.progress.connect(on_progress)
     assert finished.args == ["cancelled"]
-    result = panel.worker.result
+    result = ctl.worker.result
     assert result.cancelled and result.iterations < 20 and (tmp_path / "run" / "last.pt").exists()
-    assert "cancelled" in panel.status.text()
+    assert "cancelled" in panel.status_text()
 
 
 def test_bad_form_input_is_reported_not_raised(qtbot, tmp_path):
-    panel = TrainPanel(show_errors=False)
-    qtbot.addWidget(panel)
+    panel, ctl = _controller(qtbot)
+    errors = []
+    ctl.error.connect(errors.append)
     panel.set_project(None)
-    assert not panel.start()
-    assert "choose the data" in panel.last_error
+    assert not ctl.start()
+    assert "choose the data" in ctl.last_error and errors == [ctl.last_error]
     panel.data_path.setText(str(tmp_path / "missing"))
-    with qtbot.waitSignal(panel.training_finished, timeout=30_000) as finished:
-        assert panel.start({"device": "cpu"})
-    assert finished.args == ["failed"] and "not found" in panel.last_error
+    with qtbot.waitSignal(ctl.training_finished, timeout=30_000) as finished:
+        assert ctl.start({"device": "cpu"})
+    assert finished.args == ["failed"] and "not found" in ctl.last_error
+    assert panel.start_button.isEnabled()
 
 
 def test_loss_curve_draws_the_points(qtbot):

@@ -1,8 +1,8 @@
 import numpy as np
 import pytest
 
-from segstudio.core.labels import (COCO_THING_NAMES, VOC_CLASS_NAMES, VOID_COLOR, LabelSet, format_color,
-                                   parse_color, voc_palette)
+from segstudio.core.labels import (COCO_THING_NAMES, VOC_CLASS_NAMES, VOID_COLOR, VOID_ID, LabelSet,
+                                   distinct_color, format_color, parse_color, voc_palette)
 from segstudio.errors import LabelError
 
 
@@ -34,7 +34,7 @@ def test_label_file_text_round_trip():
     ls = LabelSet.from_text(text, "labels.txt")
     assert ls.names == ["background", "road", "traffic light"]
     assert ls[1].color == (0x80, 0x40, 0x80)
-    assert ls[2].color == tuple(voc_palette()[2])  # default colour by id
+    assert ls[2].color == distinct_color(2)  # a custom set: generated colour by id
     again = LabelSet.from_text(ls.to_text())
     assert again == ls
     assert LabelSet.from_json(ls.to_json()) == ls
@@ -60,3 +60,54 @@ def test_colour_helpers_and_lookup_errors():
     with pytest.raises(LabelError, match="not in label set"):
         LabelSet.voc()[21]
     assert LabelSet.voc().is_valid(255) and not LabelSet.voc().is_valid(21)
+
+
+CAMVID = ["Sky", "Building", "Pole", "Road", "Pavement", "Tree", "SignSymbol", "Fence", "Car", "Pedestrian",
+          "Bicyclist"]
+
+
+def _min_delta_e(colors) -> float:
+    """The smallest CIE76 colour difference between two of ``colors`` (sRGB triples)."""
+    import cv2
+    lab = cv2.cvtColor(np.array(colors, np.uint8)[None], cv2.COLOR_RGB2LAB)[0].astype(float)
+    lab[:, 0] *= 100 / 255
+    lab[:, 1:] -= 128
+    d = np.linalg.norm(lab[:, None] - lab[None], axis=2)
+    d[np.eye(len(colors), dtype=bool)] = np.inf
+    return float(d.min())
+
+
+def test_custom_sets_get_distinct_colours_and_standard_sets_keep_voc_colours():
+    camvid = LabelSet(CAMVID)
+    colors = [c.color for c in camvid]
+    # VOC colours by id make Car (#400000) and Building (#800000) near twins; generated ones do not
+    assert _min_delta_e([tuple(voc_palette()[i]) for i in range(len(CAMVID))]) < 15
+    assert _min_delta_e(colors + [VOID_COLOR]) > 25
+    assert _min_delta_e([distinct_color(i) for i in range(24)]) > 12  # still apart with many classes
+    # stable per id: adding classes never changes the earlier ones
+    assert [c.color for c in LabelSet(CAMVID + ["Extra"])][:len(CAMVID)] == colors
+    # Pascal VOC and COCO keep their standard colours, also when read from a plain label file
+    assert [c.color for c in LabelSet.voc()] == [tuple(int(v) for v in voc_palette()[i]) for i in range(21)]
+    from_file = LabelSet.from_text("\n".join(VOC_CLASS_NAMES))
+    assert [c.color for c in from_file] == [c.color for c in LabelSet.voc()]
+    assert LabelSet.coco_things()[5].color == tuple(int(v) for v in voc_palette()[5])
+    # colours given in the file win
+    assert LabelSet.from_text("Sky #123456\nRoad")[0].color == (0x12, 0x34, 0x56)
+
+
+@pytest.mark.parametrize("first, has", [("background", True), ("_background_", True), ("__background__", True),
+                                        ("BG", True), ("Background", True), ("Sky", False), ("void", False),
+                                        ("backgrounds2", False)])
+def test_a_label_set_says_whether_class_0_is_background(first, has):
+    labels = LabelSet([first, "thing"])
+    assert labels.has_background is has
+    assert labels.empty_id == (0 if has else VOID_ID)
+
+
+def test_background_flag_of_builtin_sets_and_overrides():
+    assert LabelSet.voc().has_background and LabelSet.coco_things().has_background
+    camvid = LabelSet(CAMVID)
+    assert not camvid.has_background and camvid.empty_id == VOID_ID
+    forced = camvid.with_background(True)
+    assert forced.has_background and forced.names == camvid.names and forced != camvid
+    assert LabelSet.from_json(forced.to_json(), background=True) == forced

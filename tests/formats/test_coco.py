@@ -183,7 +183,7 @@ def test_background_not_a_category_but_other_class_zero_is(tmp_path):
 
 
 def test_export_all_writes_each_format_like_the_single_exports(tmp_path):
-    from segstudio.formats.export_common import export_all
+    from segstudio.formats.export import export_all
     from segstudio.formats.voc import export_voc
 
     p = make_project(tmp_path / "proj")
@@ -209,7 +209,7 @@ def test_export_all_writes_each_format_like_the_single_exports(tmp_path):
 
 def test_export_all_failure_leaves_no_folder(tmp_path):
     from segstudio.errors import SegStudioError
-    from segstudio.formats.export_common import export_all
+    from segstudio.formats.export import export_all
 
     p = make_project(tmp_path / "proj", names=("a.png", "b.png"))
     (tmp_path / "proj" / "b.png").write_bytes(b"not a png")

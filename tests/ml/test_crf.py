@@ -7,7 +7,7 @@ import pytest
 
 from segstudio.errors import ModelError
 from segstudio.ml.crf import CRFParams, crf_inference, refine, refine_instance, require_pydensecrf
-from segstudio.ml.synthetic import scene, soft_prediction
+from tests.synthetic import scene, soft_prediction
 
 
 @pytest.fixture(scope="module")

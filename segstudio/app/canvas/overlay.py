@@ -6,9 +6,12 @@ machines), coloured through a 256-entry lookup table (one 32-bit pixel per
 class id).  An edit recolours only its patch box (grown by one pixel for the
 instance outlines); nothing here touches pixels outside that box.
 
-* background (0) and hidden classes are transparent;
+* background (0) and hidden classes are transparent (class 0 is drawn in its
+  colour when the label set has no background: there it is a real class);
 * void (255) is drawn as diagonal stripes of the void colour and dark grey,
-  so it cannot be mistaken for a class;
+  so it cannot be mistaken for a class; where the label set has no background,
+  void is also what "not labelled yet" is, so it is drawn light: thin dark
+  lines over the clear image (``show_background``);
 * instance outlines: pixels whose 4-neighbour belongs to another instance
   (or to none) are drawn white; the selected instance's outline is yellow.
 """
@@ -45,7 +48,7 @@ def make_lut(palette: np.ndarray, hidden: set[int] | frozenset = frozenset(),
 
 class OverlayBuffer:
     def __init__(self, doc: Annotation, palette: np.ndarray, hidden=(), show_classes: bool = True,
-                 show_outlines: bool = True):
+                 show_outlines: bool = True, show_background: bool = False):
         self.doc = doc
         h, w = doc.shape
         self.buffer = np.zeros((h, w, 4), np.uint8)
@@ -55,8 +58,8 @@ class OverlayBuffer:
         self.show_classes = bool(show_classes)
         self.show_outlines = bool(show_outlines)
         self.selected_instance = 0
-        self.lut = make_lut(self.palette, self.hidden)
-        self._hatch_a = bgra(self.palette[VOID_ID])
+        self.show_background = bool(show_background)
+        self.lut = self._make_lut()
         self._hatch_b = bgra(HATCH_DARK)
         self._outline = bgra(OUTLINE)
         self._outline_sel = bgra(OUTLINE_SELECTED)
@@ -75,8 +78,7 @@ class OverlayBuffer:
         self.palette = np.asarray(palette, np.uint8)
         if hidden is not None:
             self.hidden = set(hidden)
-        self.lut = make_lut(self.palette, self.hidden)
-        self._hatch_a = bgra(self.palette[VOID_ID])
+        self.lut = self._make_lut()
         self.recolor_all()
 
     def set_visibility(self, classes: bool | None = None, outlines: bool | None = None) -> None:
@@ -126,12 +128,21 @@ class OverlayBuffer:
             self._outlines(out, y0, x0, y1, x1)
         return (y0, x0, y1, x1)
 
+    def _make_lut(self) -> np.ndarray:
+        lut = make_lut(self.palette, self.hidden, self.show_background)
+        if self.show_background:
+            lut[VOID_ID] = 0  # light void: only the lines of _hatch
+        return lut
+
     def _hatch(self, cls: np.ndarray, out: np.ndarray, y0: int, x0: int) -> None:
         void = cls == VOID_ID
         if not void.any():
             return
         ys, xs = np.nonzero(void)
-        stripe = ((ys + y0 + xs + x0) // (HATCH_PERIOD // 2)) % 2 == 1
+        if self.show_background:  # light: one-pixel lines
+            stripe = (ys + y0 + xs + x0) % HATCH_PERIOD == 0
+        else:
+            stripe = ((ys + y0 + xs + x0) // (HATCH_PERIOD // 2)) % 2 == 1
         out[ys[stripe], xs[stripe]] = self._hatch_b
 
     def _outlines(self, out: np.ndarray, y0: int, x0: int, y1: int, x1: int) -> None:

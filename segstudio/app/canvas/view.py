@@ -52,7 +52,9 @@ class CanvasView(QWidget):
 
     # -- document ----------------------------------------------------------
     def set_document(self, rgb: np.ndarray, editor: Editor, palette: np.ndarray,
-                     hidden=(), show_classes=True, show_outlines=True) -> None:
+                     hidden=(), show_classes=True, show_outlines=True, show_background=False) -> None:
+        """Show ``rgb`` with ``editor``'s document over it; ``show_background``: draw class 0 in
+        its colour (label sets without a background class) instead of leaving it clear."""
         h, w = rgb.shape[:2]
         if self.tool is not None:
             self.tool.cancel()
@@ -60,7 +62,7 @@ class CanvasView(QWidget):
         self.image = QImage(rgb.data, w, h, 3 * w, QImage.Format.Format_RGB888).convertToFormat(
             QImage.Format.Format_RGB32)
         self.editor = editor
-        self.overlay = OverlayBuffer(editor.doc, palette, hidden, show_classes, show_outlines)
+        self.overlay = OverlayBuffer(editor.doc, palette, hidden, show_classes, show_outlines, show_background)
         self._overlay_image = self.overlay.qimage()
         editor.subscribe(self._on_edit)
         self.fit()
@@ -80,11 +82,24 @@ class CanvasView(QWidget):
         self.opacity = min(1.0, max(0.0, float(value)))
         self.update()
 
-    def refresh_overlay(self) -> None:
-        """Recolour everything (after a palette or visibility change)."""
+    # -- what the overlay shows (no-ops until a document is set) ----------------
+    def set_layers_visible(self, classes: bool | None = None, outlines: bool | None = None) -> None:
+        """Show or hide the class colours and the instance outlines."""
         if self.overlay is not None:
-            self.overlay.recolor_all()
+            self.overlay.set_visibility(classes=classes, outlines=outlines)
             self.update()
+
+    def set_palette(self, palette: np.ndarray, hidden=()) -> None:
+        """Class colours (a 256-entry palette) and the classes not drawn."""
+        if self.overlay is not None:
+            self.overlay.set_palette(palette, hidden)
+            self.update()
+
+    def select_instance(self, instance_id: int) -> None:
+        """Outline ``instance_id`` as the selected one (0: none); repaints only its box."""
+        if self.overlay is not None:
+            for box in self.overlay.select_instance(instance_id):
+                self.update(self.box_to_widget(box))
 
     def _on_edit(self, boxes, table_changed) -> None:
         if self.overlay is None:

@@ -59,7 +59,7 @@ class InstancePanel(QWidget):
         self.class_box.clear()
         pal = labels.palette()
         for c in labels:
-            if c.id:
+            if c.id or not labels.has_background:
                 self.class_box.addItem(swatch(pal[c.id]), c.name, c.id)
 
     def set_document(self, doc: Annotation | None, selected: int = 0) -> None:

@@ -27,14 +27,16 @@ class LabelPanel(QWidget):
         lay = QVBoxLayout(self)
         lay.setContentsMargins(2, 2, 2, 2)
         lay.addWidget(self.list)
-        hint = QLabel("Keys 0–9 pick a class, V paints void")
-        hint.setStyleSheet("color: gray")
-        lay.addWidget(hint)
+        self.hint = QLabel("Keys 0–9 pick a class, V paints void")
+        self.hint.setStyleSheet("color: gray")
+        self.hint.setWordWrap(True)
+        lay.addWidget(self.hint)
         self.list.currentItemChanged.connect(self._on_current)
         self.list.itemChanged.connect(self._on_changed)
         self._updating = False
 
     def set_labels(self, labels: LabelSet, hidden=()) -> None:
+        """The classes, with what the eraser writes (background, or void when 0 is a real class)."""
         self._updating = True
         self.list.clear()
         pal = labels.palette()
@@ -48,6 +50,11 @@ class LabelPanel(QWidget):
             item.setCheckState(Qt.CheckState.Unchecked if cid in hidden else Qt.CheckState.Checked)
             self.list.addItem(item)
         self._updating = False
+        erases = "background" if labels.has_background else "void (no background class)"
+        self.hint.setText(f"Keys 0–9 pick a class, V paints void, E erases to {erases}")
+        self.hint.setToolTip("" if labels.has_background else
+                             f"Class 0 ({labels.name_of(0)}) is a real class in these labels, so erased and "
+                             "unpainted pixels are void: they are not used for training")
 
     def select_class(self, class_id: int) -> None:
         for i in range(self.list.count()):

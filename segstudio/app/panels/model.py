@@ -1,4 +1,10 @@
-"""The model panel: model, weights, device, CRF, score threshold, predict, progress, cancel."""
+"""The model panel: model, weights, device, CRF, score threshold, predict, progress, cancel.
+
+A plain widget: it emits ``predict_this``, ``predict_all``, ``cancel`` and
+``choice_changed`` and its owner (``PredictController``) talks to it through
+small methods: ``set_models``, ``set_choice``, ``choice``, ``use_checkpoint``,
+``set_busy``, ``show_progress``, ``show_message``, ``show_device``.
+"""
 
 from __future__ import annotations
 
@@ -108,6 +114,28 @@ class ModelPanel(QWidget):
         self.model_box.setCurrentIndex(max(0, i))
         self.model_box.blockSignals(False)
 
+    def set_choice(self, *, model: str | None = None, weights: str | None = None, crf: bool | None = None,
+                   score_threshold: float | None = None) -> None:
+        """Show a saved choice (what is given); ``choice_changed`` is not emitted for it."""
+        widgets = (self.model_box, self.weights_box, self.crf_box, self.threshold)
+        for w in widgets:
+            w.blockSignals(True)
+        try:
+            if model is not None:
+                i = self.model_box.findData(model)
+                if i >= 0:
+                    self.model_box.setCurrentIndex(i)
+            if weights is not None:
+                self.weights_box.setEditText(weights)
+            if crf is not None:
+                self.crf_box.setChecked(bool(crf))
+                self._crf_enabled(bool(crf))
+            if score_threshold is not None:
+                self.threshold.setValue(float(score_threshold))
+        finally:
+            for w in widgets:
+                w.blockSignals(False)
+
     def use_checkpoint(self, path: str, architecture: str | None = None) -> None:
         """Predict with a checkpoint from now on (a fine-tuned model that was just published)."""
         if architecture:
@@ -128,7 +156,8 @@ class ModelPanel(QWidget):
                         "bilateral_srgb": self.crf_srgb.value(), "bilateral_compat": self.crf_compat.value()},
             score_threshold=self.threshold.value(), keep_user=self.keep_user.isChecked())
 
-    def set_busy(self, busy: bool, message: str = "") -> None:
+    def set_busy(self, busy: bool, message: str | None = None) -> None:
+        """Buttons and progress bar for a running (or finished) job; ``message`` None keeps the message."""
         self.this_btn.setEnabled(not busy)
         self.all_btn.setEnabled(not busy)
         self.cancel_btn.setEnabled(busy)
@@ -138,13 +167,28 @@ class ModelPanel(QWidget):
         else:
             self.progress.setRange(0, 1)
             self.progress.setValue(0)
-        self.message.setText(message)
+        if message is not None:
+            self.message.setText(message)
 
     def show_progress(self, done: int, total: int, message: str) -> None:
-        self.progress.setRange(0, max(1, total))
-        self.progress.setValue(done)
+        """``done`` of ``total`` stages or images; ``total`` 0: a stage of unknown length (busy bar)."""
+        if total <= 0:
+            self.progress.setRange(0, 0)
+        else:
+            self.progress.setRange(0, total)
+            self.progress.setValue(min(done, total))
         if message:
             self.message.setText(message)
+
+    def show_message(self, text: str) -> None:
+        self.message.setText(text)
+
+    def message_text(self) -> str:
+        return self.message.text()
+
+    def show_device(self, text: str) -> None:
+        """The device the model runs on ("cuda:0", "cpu"), once it is known."""
+        self.device_label.setText(text)
 
     @Slot()
     def _browse(self) -> None:

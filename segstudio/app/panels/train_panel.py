@@ -1,22 +1,16 @@
-"""The Train panel: fine-tune a model in the background while the user keeps working.
+"""The Train panel: the form and the live view of a fine-tuning run.
 
-A standalone widget (dock it anywhere).  The user picks the data (this project
-or a folder / VOC root / COCO json, with a mask folder and label file for
-image + mask folders), the base model and its weights, epochs or a time
-budget, and presses Start; a ``TrainWorker`` thread runs the Trainer.  The
-panel shows a live loss curve, the progress (loss, learning rate, images/s,
-ETA) and the validation metrics table, and Cancel stops at the next batch.
+A plain widget (dock it anywhere); ``TrainController`` (``segstudio.app.train``)
+owns the background ``TrainWorker`` and drives the panel.  The user picks the
+data (this project or a folder / VOC root / COCO json, with a mask folder and
+label file for image + mask folders), the base model and its weights, epochs
+or a time budget, and presses Start; the panel shows a live loss curve, the
+progress (loss, learning rate, images/s, ETA) and the validation metrics table.
 
-API for the main window:
-
-* ``set_project(root)``: "This project" trains on that project (None: no project open);
-* ``set_models(names)``: the base models offered (default: the registry's list);
-* ``start() -> bool``, ``cancel()``, ``is_running()``, ``shutdown(timeout_ms)``;
-* ``before_start``: an optional callable run by ``start()`` (the window saves the open
-  image so training sees it); returning False stops the start;
-* signals ``checkpoint_published(path: str, version: str)`` (connect the predictor:
-  the next prediction loads that checkpoint), ``training_started()``,
-  ``training_finished(state: str)`` ("done" | "cancelled" | "failed"), ``message(str)``.
+Signals: ``start_requested()``, ``cancel_requested()``.
+Methods: ``set_project(root)``, ``set_models(names)``, ``form_kwargs()``,
+``set_running(bool)``, ``show_status(text)``, ``status_text()``, ``clear_results()``,
+``show_iteration(info)``, ``show_epoch(info)``.
 """
 
 from __future__ import annotations
@@ -26,12 +20,11 @@ from pathlib import Path
 
 from PySide6.QtCore import Qt, Signal, Slot
 from PySide6.QtWidgets import (QButtonGroup, QCheckBox, QComboBox, QDoubleSpinBox, QFileDialog, QFormLayout,
-                               QHBoxLayout, QHeaderView, QLabel, QLineEdit, QMessageBox, QProgressBar,
-                               QPushButton, QRadioButton, QSpinBox, QTableWidget, QTableWidgetItem,
-                               QToolButton, QVBoxLayout, QWidget)
+                               QHBoxLayout, QHeaderView, QLabel, QLineEdit, QProgressBar, QPushButton,
+                               QRadioButton, QSpinBox, QTableWidget, QTableWidgetItem, QToolButton,
+                               QVBoxLayout, QWidget)
 
 from segstudio.app.panels.loss_curve import LossCurve
-from segstudio.app.train_worker import TrainWorker
 
 PROJECT = "This project"
 FOLDER = "Folder or file…"
@@ -44,21 +37,14 @@ def _fmt_time(seconds: float) -> str:
 
 
 class TrainPanel(QWidget):
-    checkpoint_published = Signal(str, str)
-    training_started = Signal()
-    training_finished = Signal(str)
-    message = Signal(str)
+    start_requested = Signal()
+    cancel_requested = Signal()
 
-    def __init__(self, parent=None, show_errors: bool = True):
+    def __init__(self, parent=None):
         super().__init__(parent)
         self.project_root: str | None = None
-        self.worker: TrainWorker | None = None
-        self.show_errors = show_errors
-        self.last_error: str | None = None
-        self.last_checkpoint: tuple[str, str] | None = None
-        self.before_start = None
+        self._running = False
         self._build()
-        self.set_models(None)
         self._update_enabled()
 
     # -- building ------------------------------------------------------------------------
@@ -115,9 +101,9 @@ class TrainPanel(QWidget):
         form.addRow("Output", row)
 
         self.start_button = QPushButton("Start")
-        self.start_button.clicked.connect(self.start)
+        self.start_button.clicked.connect(self.start_requested)
         self.cancel_button = QPushButton("Cancel")
-        self.cancel_button.clicked.connect(self.cancel)
+        self.cancel_button.clicked.connect(self.cancel_requested)
         buttons = QHBoxLayout()
         buttons.addWidget(self.start_button)
         buttons.addWidget(self.cancel_button)
@@ -157,11 +143,8 @@ class TrainPanel(QWidget):
         self.source.setCurrentText(PROJECT if root else FOLDER)
         self._update_enabled()
 
-    def set_models(self, names: list[str] | None) -> None:
-        if names is None:
-            from segstudio.ml.registry import model_names
-
-            names = model_names()
+    def set_models(self, names: list[str]) -> None:
+        """The base models offered (the registry's names)."""
         current = self.model.currentText()
         self.model.clear()
         self.model.addItems(list(names))
@@ -169,9 +152,6 @@ class TrainPanel(QWidget):
             self.model.setCurrentText(current)
         elif "lraspp_mobilenet_v3_large" in names:
             self.model.setCurrentText("lraspp_mobilenet_v3_large")
-
-    def is_running(self) -> bool:
-        return self.worker is not None and self.worker.isRunning()
 
     def form_kwargs(self) -> tuple[dict, dict]:
         """(TrainConfig kwargs, DataSpec kwargs) from the form; raises ValueError with a message."""
@@ -209,53 +189,25 @@ class TrainPanel(QWidget):
                   "freeze_backbone": self.freeze.isChecked(), "workers": 0}
         return config, spec
 
-    @Slot()
-    def start(self, config_overrides: dict | None = None) -> bool:
-        """Start training with the form's settings (``config_overrides`` for scripted use)."""
-        if self.is_running():
-            return False
-        if self.before_start is not None and not self.before_start():
-            return False
-        try:
-            config, spec = self.form_kwargs()
-        except Exception as e:  # form problems and unknown models: tell the user
-            self._error(str(e))
-            return False
-        config.update(config_overrides or {})
+    def set_running(self, running: bool) -> None:
+        """Lock the form while a run goes on; Start / Cancel follow."""
+        self._running = bool(running)
+        self._update_enabled()
+
+    def show_status(self, text: str) -> None:
+        self.status.setText(text)
+
+    def status_text(self) -> str:
+        return self.status.text()
+
+    def clear_results(self) -> None:
+        """Empty curve, table and score before a new run."""
         self.curve.clear()
         self.table.setRowCount(0)
         self.score_label.setText("")
-        self.last_error = None
-        worker = TrainWorker(config, spec, self)
-        worker.progress.connect(self._on_progress)
-        worker.epoch_done.connect(self._on_epoch)
-        worker.checkpoint_published.connect(self._on_checkpoint)
-        worker.message.connect(self._on_message)
-        worker.failed.connect(self._error)
-        worker.finished_with.connect(self._on_finished)
-        self.worker = worker
-        worker.start()
-        self._set_status("starting…")
-        self._update_enabled()
-        self.training_started.emit()
-        return True
 
-    @Slot()
-    def cancel(self) -> None:
-        if self.is_running():
-            self.worker.cancel()
-            self._set_status("cancelling at the end of this batch…")
-
-    def shutdown(self, timeout_ms: int = 30000) -> bool:
-        """Cancel and wait for the worker (on window close); True when it has stopped."""
-        if self.worker is None:
-            return True
-        self.worker.cancel()
-        return self.worker.wait(timeout_ms)
-
-    # -- worker events (GUI thread) ----------------------------------------------------------
-    @Slot(object)
-    def _on_progress(self, info) -> None:
+    def show_iteration(self, info) -> None:
+        """One training step (an ``IterationInfo``): curve, progress bar, status line."""
         self.curve.add(info.iteration, info.loss)
         if info.epochs:
             total = info.total_iterations
@@ -266,11 +218,11 @@ class TrainPanel(QWidget):
             done = info.iteration / max(1, info.total_iterations)
             self.progress_bar.setValue(int(1000 * min(1.0, done)))
         epoch = f"epoch {info.epoch + 1}" + (f"/{info.epochs}" if info.epochs else "")
-        self._set_status(f"{epoch}, iteration {info.iteration}: loss {info.loss:.4f}, lr {info.lr:.2g}, "
+        self.show_status(f"{epoch}, iteration {info.iteration}: loss {info.loss:.4f}, lr {info.lr:.2g}, "
                          f"{info.images_per_s:.1f} img/s, {_fmt_time(info.eta_s)} left")
 
-    @Slot(object)
-    def _on_epoch(self, info) -> None:
+    def show_epoch(self, info) -> None:
+        """The end of an epoch (an ``EpochInfo``): validation table and score."""
         self.curve.mark_epoch(info.iteration)
         m = info.metrics or {}
         if "per_class" in m:
@@ -292,43 +244,10 @@ class TrainPanel(QWidget):
             summary = "no validation images"
         self.score_label.setText(f"epoch {info.epoch + 1}: {summary}{' — best so far' if info.best else ''}")
 
-    @Slot(str, str)
-    def _on_checkpoint(self, path: str, version: str) -> None:
-        self.last_checkpoint = (path, version)
-        self.message.emit(f"published {version}: {path}")
-        self.checkpoint_published.emit(path, version)
-
-    @Slot(str)
-    def _on_message(self, text: str) -> None:
-        self._set_status(text)
-        self.message.emit(text)
-
-    @Slot(str)
-    def _error(self, text: str) -> None:
-        self.last_error = text
-        self._set_status(f"error: {text.splitlines()[0]}")
-        self.message.emit(f"error: {text}")
-        if self.show_errors:
-            QMessageBox.warning(self, "Training", text)
-
-    @Slot(str, object)
-    def _on_finished(self, state: str, result) -> None:
-        if state == "done" and result is not None:
-            self._set_status(f"done: {result.epochs_done} epochs, {result.iterations} iterations")
-        elif state == "cancelled":
-            self._set_status("cancelled; the run can be resumed from last.pt")
-        if self.worker is not None:
-            self.worker.wait()
-        self._update_enabled()
-        self.training_finished.emit(state)
-
     # -- helpers --------------------------------------------------------------------------------
-    def _set_status(self, text: str) -> None:
-        self.status.setText(text)
-
     @Slot()
     def _update_enabled(self) -> None:
-        running = self.is_running()
+        running = self._running
         folder = self.source.currentText() == FOLDER
         for w in (self.data_path, self.masks_path, self.labels_path, self.void_ids):
             w.setEnabled(folder and not running)

@@ -16,6 +16,7 @@ class ToolState:
 
     class_id: int = 1
     radius: float = 8.0
+    erase_id: int = 0  # what the eraser writes: background (0), or void (255) when the labels have none
     selected_instance: int = 0
     # called when a tool picks something: ("class", id) or ("instance", id)
     on_pick: list[Callable[[str, int], None]] = field(default_factory=list)

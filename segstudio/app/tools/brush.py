@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from segstudio.app.tools.base import Point, Tool
-from segstudio.core.edits import paint_segment
+from segstudio.core.edits import erase_segment, paint_segment
 from segstudio.core.labels import VOID_ID
 
 
@@ -61,14 +61,14 @@ class BrushTool(StrokeTool):
 
 
 class EraserTool(StrokeTool):
-    """Erases to background (class 0)."""
+    """Erases to what "nothing here" is: background (0), or void where 0 is a real class."""
 
     name = "eraser"
     label = "Eraser"
     step_label = "erase"
 
     def paint(self, p0, p1):
-        return paint_segment(self.doc, p0, p1, self.state.radius, class_id=0)
+        return erase_segment(self.doc, p0, p1, self.state.radius, to_void=self.state.erase_id == VOID_ID)
 
 
 class VoidTool(StrokeTool):

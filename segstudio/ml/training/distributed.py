@@ -92,14 +92,6 @@ def barrier(ctx: DistContext) -> None:
         dist.barrier()
 
 
-def broadcast_object(ctx: DistContext, obj):
-    if not ctx.distributed:
-        return obj
-    box = [obj]
-    dist.broadcast_object_list(box, src=0)
-    return box[0]
-
-
 class EpochSampler(DistributedSampler):
     """A DistributedSampler (one replica without torchrun) that can start mid-epoch.
 

@@ -11,13 +11,12 @@ batches are sharded and rank 0 alone logs and writes files.
 
 from __future__ import annotations
 
-import contextlib
 import datetime as _dt
 import math
 import random
 import threading
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np

@@ -134,8 +134,3 @@ def collate_semantic(batch):
 
 def collate_instance(batch):
     return tuple(zip(*batch))
-
-
-def collate_eval(batch):
-    """Evaluation images keep their own sizes: lists, not stacks."""
-    return tuple(zip(*batch))
