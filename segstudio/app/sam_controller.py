@@ -45,6 +45,7 @@ class SamController(QObject):
         self.decoder = JobRunner(max_threads=1, parent=self)  # a click never waits for a prefetch
         self.tool = None
         self.armed = False            # the tool was chosen once: embed every image that opens
+        self.active = False           # the tool is the canvas's tool now (progress goes to the status line)
         self.loaded = None            # the LoadedSam the last embedding job used
         self.new_instance = False
         self.keep_user = True
@@ -79,6 +80,7 @@ class SamController(QObject):
             self.prepare()
 
     def tool_selected(self, on: bool) -> None:
+        self.active = bool(on)
         if not on:
             return
         if not sam_model.is_available():
@@ -201,7 +203,7 @@ class SamController(QObject):
             self._show_download(done, total)
             return
         self._close_download()
-        if what == self.document.key:
+        if what == self.document.key and self.active:
             pct = 100 * done // max(total, 1)
             self.message.emit(f"Segment Anything: computing this image's embedding… {pct} %")
 
@@ -218,7 +220,7 @@ class SamController(QObject):
             self._on_ready(result.key, seconds)
 
     def _on_ready(self, key: str, seconds: float | None) -> None:
-        if seconds is not None:
+        if seconds is not None and self.active:
             self.message.emit(f"Segment Anything ready ({seconds:.1f} s for the embedding)")
         self.ready.emit(key)
         if self.tool is not None and self.tool.pending:
@@ -267,7 +269,8 @@ class SamController(QObject):
     def _on_decoded(self, result: JobResult) -> None:
         mask, prompt_id, ms = result.value
         tool = self.tool
-        if tool is None or not self.decoder.is_current(result, self.document.key) or not tool.set_result(mask, prompt_id):
+        current = tool is not None and self.decoder.is_current(result, self.document.key)
+        if not current or not tool.set_result(mask, prompt_id):
             self.dropped += 1
             return
         if mask is None:

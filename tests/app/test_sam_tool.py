@@ -133,3 +133,16 @@ def test_click_outside_the_image_is_ignored_and_empty_mask_is_reported(session):
     tool.prompt_id += 1
     tool.set_result(None, tool.prompt_id)
     assert not tool.key_enter() and "no object" in tool.backend.reports[-1]
+
+
+def test_preview_image_tints_the_inside_outlines_the_edge_and_stays_screen_sized(qtbot):
+    from segstudio.app.canvas.tool_preview import EDGE, FILL, MAX_SIDE, mask_image
+    mask = np.zeros((30, 40), bool)
+    mask[5:25, 10:30] = True
+    img, f = mask_image(mask)
+    assert f == 1.0 and (img.width(), img.height()) == (40, 30)
+    assert img.pixelColor(20, 15).alpha() == FILL[3]  # inside
+    assert img.pixelColor(10, 15).alpha() == EDGE[3]  # edge
+    assert img.pixelColor(2, 2).alpha() == 0  # outside
+    big, f = mask_image(np.ones((3 * MAX_SIDE, MAX_SIDE), bool))
+    assert f == 3.0 and big.height() == MAX_SIDE and big.width() == round(MAX_SIDE / 3)
