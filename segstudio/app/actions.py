@@ -36,7 +36,10 @@ TOOLS = [  # name, text, key, tip
     ("add_instance", "&Add to instance", "A", "Drag to add pixels to the selected instance"),
     ("pick_instance", "P&ick instance", "I", "Click an instance to select it"),
     ("eyedropper", "Eye&dropper", "K", "Click to take the class under the pointer"),
+    ("sam", "&Segment Anything", "S", "Click the object, right-click background, drag a box; Enter accepts, "
+     "Esc drops (needs segstudio[sam])"),
 ]
+SAM_VARIANTS = [("vit_b", "ViT-B: fastest"), ("vit_l", "ViT-L"), ("vit_h", "ViT-H: best, slowest")]
 
 ACTIONS: list[ActionSpec] = [
     A("open", "&Open image or project…", "&File", "open_dialog", ("Ctrl+O",), toolbar=True, icon="open",
@@ -62,6 +65,12 @@ ACTIONS: list[ActionSpec] = [
     A("brush_bigger", "Brush &bigger", "&Edit", "resize_brush", ("]",), arg=1.25),
     *[A(f"tool_{n}", t, "&Tools", "set_tool", (k,), arg=n, tip=tip, checkable=True, group="tools",
         toolbar=True, icon=n) for n, t, k, tip in TOOLS],
+    A("sam_instance", "Segment Anything makes a new instance", "&Tools", "sam.set_instance_mode", ("Shift+S",),
+      checkable=True, tip="Enter accepts the mask as a new instance of the current class"),
+    A("sam_replace_user", "Segment Anything replaces pixels painted by hand", "&Tools", "sam.set_replace_user",
+      checkable=True, tip="Off: pixels painted by hand keep their labels, as when a prediction is accepted"),
+    *[A(f"sam_{v}", f"Segment Anything model: {t}", "&Tools", "sam.set_variant", arg=v, checkable=True,
+        group="sam_variant") for v, t in SAM_VARIANTS],
     *[A(f"class_{i}", f"Class {i}" if i else "Background", "&Labels", "select_class", (str(i),), arg=i)
       for i in range(10)],
     A("fit", "&Fit to window", "&View", "canvas.fit", ("Ctrl+0", "F"), toolbar=True, icon="fit"),
@@ -85,4 +94,6 @@ CANVAS_KEYS = [
     ("Space + drag / middle button drag", "Pan"),
     ("Enter / double-click", "Close the polygon"),
     ("Esc", "Cancel the polygon"),
+    ("Click / right-click / drag", "Segment Anything: object point / background point / box"),
+    ("Enter / Esc", "Segment Anything: accept the mask (one undo step) / drop it"),
 ]

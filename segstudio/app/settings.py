@@ -22,6 +22,8 @@ DEFAULTS = {
     "crf": False,
     "score_threshold": 0.5,
     "autosave_seconds": 30,
+    "sam_variant": "vit_b",     # Segment Anything model: vit_b, vit_l or vit_h
+    "sam_weights": "default",   # "default" (downloaded once) or a checkpoint file
 }
 
 

@@ -30,6 +30,7 @@ from segstudio.app.panels.model import ModelPanel
 from segstudio.app.panels.statusbar import StatusBar
 from segstudio.app.panels.train_panel import TrainPanel
 from segstudio.app.predict import PredictController
+from segstudio.app.sam_controller import SamController
 from segstudio.app.settings import Settings
 from segstudio.app.train import TrainController
 from segstudio.app.wheel import scroll_not_spin
@@ -73,11 +74,13 @@ class MainWindow(QMainWindow):
         self.predictor = PredictController(self.document, self.model, self.settings, self)
         self.io = IOController(self.document, self.settings, self)
         self.training = TrainController(self.train, before_start=self._save_before_training, parent=self)
+        self.sam = SamController(self.document, self.settings, lambda key: self.images.neighbour(key, 1), self)
         self.actions_by_name: dict[str, QAction] = {}
         self._build_actions()
         self._connect()
         self._update_undo_actions()
         self.actions_by_name["tool_brush"].setChecked(True)
+        self.actions_by_name[f"sam_{self.sam.variant}"].setChecked(True)
         self.actions_by_name["show_classes"].setChecked(self.settings.get("show_classes"))
         self.actions_by_name["show_outlines"].setChecked(self.settings.get("show_outlines"))
         self.resize(1280, 800)
@@ -186,6 +189,10 @@ class MainWindow(QMainWindow):
         self.training.checkpoint_published.connect(self._use_checkpoint)
         self.training.message.connect(lambda text: self.status.showMessage(text, 5000))
         self.training.error.connect(lambda msg: self.show_error("Training", msg))
+        self.sam.changed.connect(self.canvas.update)
+        self.sam.message.connect(lambda text: self.status.showMessage(text, 15000))
+        self.sam.error.connect(lambda msg: self.show_error("Segment Anything", msg))
+        self.canvas.zoom_changed.connect(self.sam.set_zoom)
 
     # -- opening ------------------------------------------------------------------------
     def open_path(self, path) -> bool:
@@ -274,6 +281,7 @@ class MainWindow(QMainWindow):
                                  self.actions_by_name["show_classes"].isChecked(),
                                  self.actions_by_name["show_outlines"].isChecked(),
                                  show_background=not d.project.labels.has_background)
+        self.sam.attach(self.tools["sam"])
         self.canvas.set_tool(self.tools[self.tool_name])
         self.instances.set_document(d.doc)
         self.images.set_current(key)
@@ -369,6 +377,7 @@ class MainWindow(QMainWindow):
             self.canvas.set_tool(self.tools[name])
         if name == "eraser" and self.document.project is not None:
             self.status.showMessage(eraser_tip(self.document.project.labels), 4000)
+        self.sam.tool_selected(name == "sam")
 
     def select_class(self, class_id: int) -> None:
         labels = self.document.project.labels if self.document.project else None
@@ -482,4 +491,5 @@ class MainWindow(QMainWindow):
         self.settings.set_bytes("window_state", self.saveState())
         self.settings.sync()
         self.predictor.shutdown()
+        self.sam.shutdown()
         super().closeEvent(e)

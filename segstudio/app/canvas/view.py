@@ -17,6 +17,7 @@ from PySide6.QtGui import QColor, QImage, QPainter, QPen
 from PySide6.QtWidgets import QWidget
 
 from segstudio.app.canvas.overlay import OverlayBuffer
+from segstudio.app.canvas.tool_preview import ToolPreview
 from segstudio.app.editor import Editor
 from segstudio.app.tools.base import Tool
 
@@ -49,6 +50,7 @@ class CanvasView(QWidget):
         self._hover: QPointF | None = None
         self._fit_pending = True
         self._auto_fit = True  # refit on resize until the user zooms or pans
+        self._tool_preview = ToolPreview()
 
     # -- document ----------------------------------------------------------
     def set_document(self, rgb: np.ndarray, editor: Editor, palette: np.ndarray,
@@ -197,6 +199,7 @@ class CanvasView(QWidget):
         if self.tool is None:
             return
         p.setRenderHint(QPainter.RenderHint.Antialiasing)
+        self._tool_preview.paint(p, self, self.tool)
         pts = [self._to_widget(q) for q in self.tool.preview()]
         if pts:
             p.setPen(QPen(QColor(255, 220, 0), 1.5))
@@ -241,6 +244,9 @@ class CanvasView(QWidget):
             self._dragging = True
             self.tool.press(self.to_image(e.position()))
             self._update_preview()
+        elif e.button() == Qt.MouseButton.RightButton and self.tool is not None:
+            self.tool.secondary_press(self.to_image(e.position()))
+            self.update()
 
     def mouseMoveEvent(self, e) -> None:
         pos = e.position()

@@ -8,9 +8,10 @@ from segstudio.app.tools.fill import FillTool
 from segstudio.app.tools.instance import AddToInstanceTool, NewInstanceTool, PickInstanceTool
 from segstudio.app.tools.pickers import EyedropperTool
 from segstudio.app.tools.polygon import PolygonTool
+from segstudio.app.tools.sam import SamTool
 
 TOOL_CLASSES = {cls.name: cls for cls in (
     BrushTool, EraserTool, VoidTool, FillTool, PolygonTool,
-    NewInstanceTool, AddToInstanceTool, PickInstanceTool, EyedropperTool)}
+    NewInstanceTool, AddToInstanceTool, PickInstanceTool, EyedropperTool, SamTool)}
 
 __all__ = ["Tool", "ToolState", "TOOL_CLASSES"] + [c.__name__ for c in TOOL_CLASSES.values()]

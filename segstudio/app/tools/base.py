@@ -57,6 +57,9 @@ class Tool:
     def double_click(self, p: Point) -> None:
         pass
 
+    def secondary_press(self, p: Point) -> None:
+        """Right button pressed (e.g. a background point)."""
+
     def key_enter(self) -> bool:
         return False
 
@@ -68,4 +71,12 @@ class Tool:
 
     def preview(self) -> list[Point]:
         """Points the canvas draws as an unfinished shape (polygon vertices)."""
+        return []
+
+    def preview_mask(self):
+        """A tentative result the canvas tints: (bool mask, (y, x) offset), or None."""
+        return None
+
+    def preview_marks(self) -> list[tuple[str, tuple]]:
+        """Prompts the canvas marks: ("positive"|"negative", (x, y)) or ("box", (x0, y0, x1, y1))."""
         return []
