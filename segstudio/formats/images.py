@@ -64,12 +64,20 @@ def _open(path: Path) -> Image.Image:
     return open_image(path)
 
 
+def exif_orientation(im: Image.Image) -> int:
+    """The EXIF orientation tag (1 when absent); a malformed EXIF block reads as 1, without
+    Pillow's "Corrupt EXIF data" warning on stderr (the pixels are still usable)."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            return int(im.getexif().get(0x0112, 1) or 1)
+    except Exception:  # noqa: BLE001 - any EXIF parsing failure
+        return 1
+
+
 def _oriented_size(im: Image.Image) -> tuple[int, int]:
     w, h = im.size
-    try:
-        orientation = im.getexif().get(0x0112, 1)
-    except Exception:  # malformed EXIF: the pixels are still usable
-        orientation = 1
+    orientation = exif_orientation(im)
     return (h, w) if orientation in (5, 6, 7, 8) else (w, h)
 
 
@@ -166,7 +174,9 @@ def load_image(path: str | os.PathLike, max_pixels_: int | None = None) -> np.nd
             raise ImageLoadError(
                 f"{path}: the image data is corrupt or truncated ({e}); re-copy or re-export the file") from None
         try:
-            oriented = ImageOps.exif_transpose(im)
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                oriented = ImageOps.exif_transpose(im)
         except Exception:  # malformed EXIF block: use the pixels as stored
             oriented = im
         try:

@@ -96,7 +96,11 @@ def build_project(project_dir: str | os.PathLike, labels: LabelSet, items: list[
     if not items:
         raise FormatError(f"{', '.join(map(str, sources))}: no images to import")
     job = Job(2 * len(items), progress, cancelled)
-    with StagedFolder(project_dir, overwrite=False, what="project") as tmp:
+    staged = StagedFolder(project_dir, overwrite=False, what="project", can_overwrite=False)
+    with staged as tmp:
+        if staged.cleaned:
+            notes.add(f"removed {len(staged.cleaned)} unfinished folders left beside {project_dir} by an "
+                      "interrupted run")
         for it in items:
             job.check()
             dst = tmp / it.rel
