@@ -47,7 +47,9 @@ def open_image(path: Path, error: type[SegStudioError] = ImageLoadError, what: s
     if problem is not None:
         raise error(f"{path}: {problem}")
     try:
-        return Image.open(path)
+        with warnings.catch_warnings():  # Pillow's "Corrupt EXIF data" & co: nothing a user can act on
+            warnings.simplefilter("ignore")
+            return Image.open(path)
     except UnidentifiedImageError:
         raise error(
             f"{path}: not an image segstudio can read (supported: {', '.join(IMAGE_EXTENSIONS)})") from None
@@ -93,8 +95,12 @@ def pixel_limit_problem(w: int, h: int, limit: int | None = None) -> str | None:
     limit = max_pixels() if limit is None else int(limit)
     if w * h <= limit:
         return None
-    return (f"{w}×{h} = {w * h / 1e6:.0f} megapixels, above the limit of {limit / 1e6:.0f}; "
+    return (f"{w}×{h} = {_pixels(w * h)}, above the limit of {_pixels(limit)}; "
             f"raise it with the environment variable {MAX_PIXELS_ENV} if you have the memory")
+
+
+def _pixels(n: int) -> str:
+    return f"{n / 1e6:.0f} megapixels" if n >= 10_000_000 else f"{n:,} pixels"
 
 
 def check_pixel_limit(path: str | os.PathLike, w: int, h: int, limit: int | None = None,

@@ -19,6 +19,8 @@ from segstudio.errors import FormatError
 
 # A rasteriser walks every edge; a longer outline than this is no real annotation.
 MAX_PERIMETER = 2_000_000  # pixels
+# Coordinates this far out still clip to a fraction of a pixel (float64); farther ones are garbage.
+MAX_COORDINATE = 1e13
 
 
 def polygon_points(values, where: str, what: str = "a polygon") -> np.ndarray:
@@ -34,6 +36,9 @@ def polygon_points(values, where: str, what: str = "a polygon") -> np.ndarray:
     a = a.astype(np.float64)
     if not np.isfinite(a).all():
         raise FormatError(f"{where}: {what} has coordinates that are not finite numbers (NaN or infinity)")
+    if a.size and np.abs(a).max() > MAX_COORDINATE:
+        raise FormatError(f"{where}: {what} has a coordinate of {np.abs(a).max():.3g} pixels; coordinates beyond "
+                          f"±{MAX_COORDINATE:.0e} are no annotation - check what wrote the file")
     return a.reshape(-1, 2)
 
 
@@ -46,9 +51,9 @@ def _clip_side(pts: np.ndarray, axis: int, bound: float, keep_greater: bool) -> 
     in_b = b >= bound if keep_greater else b <= bound
     cross = in_a != in_b
     out = np.empty((len(pts), 2, 2), np.float64)
-    with np.errstate(divide="ignore", invalid="ignore"):
+    with np.errstate(all="ignore"):
         t = np.where(cross, (bound - a) / np.where(cross, b - a, 1.0), 0.0)
-    out[:, 0] = pts + t[:, None] * (nxt - pts)
+        out[:, 0] = pts + t[:, None] * (nxt - pts)
     out[:, 0, axis] = bound
     out[:, 1] = nxt
     # per edge: the crossing point (if it crosses), then the end point (if inside)

@@ -351,7 +351,13 @@ class Project:
         """Images whose saved annotation was edited or reviewed by a person, or predicted."""
         return [e.key for e in self.images if self.status(e.key) != "unlabelled"]
 
-    def save_annotation(self, key: str, ann: Annotation) -> None:
+    def save_annotation(self, key: str, ann: Annotation, durable: bool = True) -> None:
+        """Save an image's annotation: its four files replaced together (a crash leaves the old or the new).
+
+        ``durable=False`` writes the files directly, without the transaction and its
+        fsyncs: only for a project being built in a staged folder that a failure
+        discards as a whole (an import), which syncs once at the end.
+        """
         entry = self.entry(key)
         files = self._files(key)
         errors = ann.invariant_errors()
@@ -373,6 +379,17 @@ class Project:
             "meta": atomic.json_bytes(meta),
         }
         ann_root = self.root / ANNOTATIONS_DIR
+        if not durable:
+            try:
+                for name in ("class", "instance", "user", "meta"):
+                    files[name].parent.mkdir(parents=True, exist_ok=True)
+                    files[name].write_bytes(data[name])
+            except OSError as e:
+                raise ProjectError(f"{entry.relpath}: the annotation could not be written in {ann_root} "
+                                   f"({e.strerror or e}); check free space and write permission") from None
+            self._status[key] = ann.status
+            self._damaged.pop(key, None)
+            return
         if any(ann_root.glob(f"{atomic.JOURNAL_PREFIX}*")):
             atomic.recover(ann_root)  # finish an earlier save that failed after its commit point first
         tx = atomic.Transaction(ann_root)

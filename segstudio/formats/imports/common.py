@@ -138,8 +138,10 @@ def build_project(project_dir: str | os.PathLike, labels: LabelSet, items: list[
                                       "masks must have the image's size")
                 ann.status = IMPORTED_STATUS
                 ann.user_mask = np.ones((h, w), bool)
-                project.save_annotation(key, ann)
+                project.save_annotation(key, ann, durable=False)  # the staged folder is discarded on failure
             job.step(f"annotating {it.rel}")
         project.settings["import"]["notes"] = list(notes)
         project.save()
+        if hasattr(os, "sync"):
+            os.sync()  # once, instead of per file: the project is on disk before it gets its name
     return Project.open(project_dir)
