@@ -218,6 +218,16 @@ def export_damaged_meta(tmp):
     return ["export", tmp / "proj", "--format", "coco", "--out", tmp / "out"], "b.json"
 
 
+def finetune_on_a_project_with_a_damaged_annotation(tmp):
+    export_damaged_meta(tmp)
+    return _finetune(tmp / "proj", "--out", tmp / "o"), "b.json"
+
+
+def labelme_folder_that_is_a_link_loop(tmp):
+    os.symlink("loop", tmp / "loop")
+    return ["import", tmp / "loop", "--format", "labelme", "--project", tmp / "p"], "symbolic link loop"
+
+
 def import_into_a_non_empty_folder(tmp):
     args, _ = _coco(tmp)
     (tmp / "p").mkdir()
@@ -282,7 +292,8 @@ CASES = [coco_negative_rle, coco_nan_image_id, coco_width_1e400, coco_nested_100
          labelme_nan_coordinates, labelme_embedded_image_of_100000x100000, evaluate_num_classes_0,
          evaluate_json_is_a_folder, evaluate_mask_header_100000x100000, evaluate_fifo, evaluate_symlink_loop,
          predict_resize_minus_5, predict_score_threshold_5, finetune_lr_nan, finetune_out_is_a_file,
-         finetune_val_fraction_1, export_damaged_meta, import_into_a_non_empty_folder,
+         finetune_val_fraction_1, export_damaged_meta, finetune_on_a_project_with_a_damaged_annotation,
+         labelme_folder_that_is_a_link_loop, import_into_a_non_empty_folder,
          voc_colour_mask_with_unknown_colour, checkpoint_version_not_a_number, checkpoint_all_nan,
          checkpoint_that_would_run_code]
 

@@ -38,10 +38,11 @@ def os_error_text(e: OSError) -> str:
     return str(e.strerror or e)
 
 
-def file_problem(path: str | os.PathLike, what: str = "file") -> str | None:
-    """None if ``path`` is a regular file that exists; else what is wrong (without the path)."""
+def missing_problem(path: str | os.PathLike, what: str = "file") -> str | None:
+    """None if ``path`` exists (file or folder); else why it cannot be reached: not found, a broken
+    link, a link loop, a folder on the way that may not be entered."""
     try:
-        st = os.stat(path)
+        os.stat(path)
     except FileNotFoundError:
         if os.path.islink(path):
             return f"is a broken symbolic link (its target {os.readlink(path)!r} does not exist)"
@@ -50,6 +51,15 @@ def file_problem(path: str | os.PathLike, what: str = "file") -> str | None:
         return os_error_text(e)
     except ValueError:  # an embedded NUL character
         return f"is not a valid path for a {what}"
+    return None
+
+
+def file_problem(path: str | os.PathLike, what: str = "file") -> str | None:
+    """None if ``path`` is a regular file that exists; else what is wrong (without the path)."""
+    problem = missing_problem(path, what)
+    if problem is not None:
+        return problem
+    st = os.stat(path)
     if stat.S_ISDIR(st.st_mode):
         return f"is a folder, not a {what}"
     for test, kind in _KINDS:

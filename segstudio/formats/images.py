@@ -62,10 +62,6 @@ def open_image(path: Path, error: type[SegStudioError] = ImageLoadError, what: s
                     "re-copy or re-export it") from None
 
 
-def _open(path: Path) -> Image.Image:
-    return open_image(path)
-
-
 def exif_orientation(im: Image.Image) -> int:
     """The EXIF orientation tag (1 when absent); a malformed EXIF block reads as 1, without
     Pillow's "Corrupt EXIF data" warning on stderr (the pixels are still usable)."""
@@ -86,7 +82,7 @@ def _oriented_size(im: Image.Image) -> tuple[int, int]:
 def image_size(path: str | os.PathLike) -> tuple[int, int]:
     """(width, height) as displayed (after EXIF orientation), without decoding the pixels."""
     path = Path(path)
-    with _open(path) as im:
+    with open_image(path) as im:
         return _oriented_size(im)
 
 
@@ -165,7 +161,7 @@ def load_image(path: str | os.PathLike, max_pixels_: int | None = None) -> np.nd
     """Read an image file as RGB uint8 H×W×3 (EXIF orientation applied)."""
     path = Path(path)
     limit = max_pixels() if max_pixels_ is None else int(max_pixels_)
-    im = _open(path)
+    im = open_image(path)
     with im:
         w, h = im.size
         _check_limit(path, w, h, limit)

@@ -41,6 +41,7 @@ from segstudio.core.labels import LabelSet
 from segstudio.core.prediction_memory import PredictionMemory
 from segstudio.errors import EditError, FormatError, LabelError, ProjectError
 from segstudio.formats import atomic
+from segstudio.formats.fileaccess import missing_problem
 from segstudio.formats.images import IMAGE_EXTENSIONS, image_size
 from segstudio.formats.labelfile import read_text
 from segstudio.formats.masks import (encode_instance_png, encode_label_png, encode_mask_png,
@@ -137,8 +138,9 @@ class Project:
         path = Path(path)
         if path.is_file() and path.name == PROJECT_FILE:
             path = path.parent
-        if not path.exists():
-            raise ProjectError(f"{path}: folder not found")
+        problem = missing_problem(path, "folder")
+        if problem is not None:
+            raise ProjectError(f"{path}: {problem}")
         if not path.is_dir():
             raise ProjectError(f"{path}: is a file; open the folder that holds the images")
         atomic.recover(path / ANNOTATIONS_DIR)

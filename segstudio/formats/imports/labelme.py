@@ -26,6 +26,7 @@ from PIL import Image, ImageDraw
 from segstudio.core.annotation import Annotation, Instance
 from segstudio.core.labels import VOID_ID, LabelSet
 from segstudio.errors import FormatError
+from segstudio.formats.fileaccess import missing_problem
 from segstudio.formats.images import check_pixel_limit
 from segstudio.formats.imports.common import ImportItem, Notes, build_project, read_json
 from segstudio.formats.names import inside, safe_relpath
@@ -42,7 +43,8 @@ def _json_files(source: Path) -> list[Path]:
     if source.is_file():
         return [source]
     if not source.is_dir():
-        raise FormatError(f"{source}: not found; give a labelme JSON file or a folder of them")
+        problem = missing_problem(source) or "is neither a JSON file nor a folder"
+        raise FormatError(f"{source}: {problem}; give a labelme JSON file or a folder of them")
     files = sorted(p for p in source.rglob("*.json") if not any(part.startswith(".") for part in p.parts))
     if not files:
         raise FormatError(f"{source}: no labelme .json files in this folder")

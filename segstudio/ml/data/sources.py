@@ -15,6 +15,7 @@ import numpy as np
 
 from segstudio.core.labels import LabelSet
 from segstudio.errors import FormatError, SegStudioError
+from segstudio.formats.fileaccess import missing_problem
 from segstudio.formats.labelfile import read_label_file
 from segstudio.formats.masks import read_label_png
 from segstudio.formats.readers.voc import find_voc_root
@@ -60,8 +61,9 @@ def _labels_of(spec: DataSpec, default: LabelSet | None) -> LabelSet | None:
 
 def open_data(spec: DataSpec) -> OpenedData:
     path = Path(spec.path)
-    if not path.exists():
-        raise SegStudioError(f"{path}: not found; give a project folder, a VOC root, an image folder "
+    problem = missing_problem(path, "data")
+    if problem is not None:
+        raise SegStudioError(f"{path}: {problem}; give a project folder, a VOC root, an image folder "
                              "with --masks DIR, or a COCO JSON")
     if path.is_file():
         if path.suffix.lower() != ".json":
@@ -172,6 +174,10 @@ def _project(spec: DataSpec, path: Path) -> OpenedData:
                              f"{len(labels)}; leave --labels out to use the project's")
     statuses = TRAINABLE_STATUSES + (("predicted",) if spec.include_predicted else ())
     keys = [k for k, st in project.statuses().items() if st in statuses]
+    damaged = project.damaged()
+    if damaged:  # never train without a labelled image silently
+        raise SegStudioError(f"{len(damaged)} annotation{'s' if len(damaged) > 1 else ''} of {path} cannot be "
+                             f"read: {next(iter(damaged.values()))}")
     if not keys:
         raise SegStudioError(f"{path}: no image is edited or reviewed yet; correct a few masks first "
                              "(or pass --include-predicted to train on unreviewed predictions)")
