@@ -2,7 +2,7 @@
 
 Real COCO train (~450 MB, 118k images) must import with memory bounded by
 the parsed JSON plus the largest image's masks.  This script writes a large
-synthetic COCO instances file (default about 55 MB: 14,000 images of 160×120
+synthetic COCO instances file (default about 52 MB: 15,000 images of 160×120
 with 7 polygons of 24 points each, 4 % crowd RLEs), then runs, each in a
 fresh child process so their peaks do not mix:
 
@@ -145,7 +145,7 @@ def run_child(mode: str, json_path: Path, out: Path | None = None, trace: bool =
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--images", type=int, default=14000)
+    ap.add_argument("--images", type=int, default=15000)
     ap.add_argument("--anns", type=int, default=7, help="annotations per image")
     ap.add_argument("--points", type=int, default=24, help="points per polygon")
     ap.add_argument("--keep", type=Path, help="write the data here and keep it (default: a temporary folder)")

@@ -14,6 +14,7 @@ rest of the output is dropped quietly, as other command-line tools do).
 from __future__ import annotations
 
 import argparse
+import errno
 import importlib
 import os
 import sys
@@ -30,6 +31,9 @@ def _command_modules():
 
 
 EXIT_BROKEN_PIPE = 141  # 128 + SIGPIPE, what a shell reports for `yes | head`
+# Errors of the user's disk or permissions (with a file name) that no command turned into a message yet
+USER_OS_ERRORS = {errno.EACCES, errno.EPERM, errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.ENAMETOOLONG,
+                  errno.ELOOP, errno.ENOTDIR, errno.EISDIR, errno.EIO}
 
 
 class Parser(argparse.ArgumentParser):
@@ -110,6 +114,13 @@ def main(argv: list[str] | None = None) -> int:
     except BrokenPipeError:
         _quiet_output()
         return EXIT_BROKEN_PIPE
+    except OSError as e:
+        if e.errno not in USER_OS_ERRORS or e.filename is None:
+            raise
+        from segstudio.formats.fileaccess import os_error_text
+
+        print(f"error: {os.fsdecode(e.filename)}: {os_error_text(e)}", file=sys.stderr)  # the disk, not a bug
+        return 2
 
 
 if __name__ == "__main__":

@@ -355,6 +355,19 @@ def test_pixel_limit_applies_before_decoding_everywhere(tmp_path, capsys, monkey
         assert "192 pixels, above the limit of 100 pixels" in err and "SEGSTUDIO_MAX_PIXELS" in err
 
 
+def test_a_file_the_disk_refuses_is_named_not_a_traceback(tmp_path, capsys, monkeypatch):
+    from segstudio.formats import atomic
+
+    def denied(path, data):
+        raise PermissionError(errno.EACCES, "Permission denied", str(path))
+
+    monkeypatch.setattr(atomic, "_write_temp", denied)
+    gt, pred = _pred_folders(tmp_path)
+    rc, out, err = run_cli(["evaluate", "--gt", gt, "--pred", pred, "--json", tmp_path / "m.json"], capsys)
+    assert_one_error(rc, err, str(tmp_path / "m.json"))
+    assert "permission denied" in err
+
+
 def test_corrupt_exif_loads_without_a_warning(tmp_path):
     from segstudio.formats.images import image_size, load_image
 

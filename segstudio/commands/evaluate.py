@@ -35,7 +35,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--device", default="auto", help="with --model: auto, cpu, cuda or mps (auto)")
     p.add_argument("--num-classes", type=int_range(1, 256), metavar="N",
                    help="number of classes (default: the label set's size, or the largest id + 1)")
-    p.add_argument("--ignore", type=int_range(0, 255), default=255, metavar="ID", help="ground-truth id not counted (255)")
+    p.add_argument("--ignore", type=int_range(0, 255), default=255, metavar="ID",
+                   help="ground-truth id not counted (255)")
     p.add_argument("--labels", metavar="FILE", help="label file naming the classes (default: Pascal VOC names)")
     p.add_argument("--json", type=output_file, metavar="FILE", help="also write the metrics as JSON")
 

@@ -24,17 +24,20 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    "optional when --weights is a segstudio checkpoint")
     p.add_argument("--weights", default="default", metavar="default|none|FILE",
                    help="starting weights: the published ones, random, or a checkpoint (default: default)")
-    p.add_argument("--out", required=True, type=output_dir, metavar="DIR", help="folder for last.pt, best.pt, best.json, metrics.jsonl")
+    p.add_argument("--out", required=True, type=output_dir, metavar="DIR",
+                   help="folder for last.pt, best.pt, best.json, metrics.jsonl")
     g = p.add_mutually_exclusive_group()
     g.add_argument("--epochs", type=int_range(1), metavar="N", help="epochs to train (default 10)")
-    g.add_argument("--max-minutes", type=float_range(0, lo_open=True), metavar="M", help="train for M minutes of training time")
+    g.add_argument("--max-minutes", type=float_range(0, lo_open=True), metavar="M",
+                   help="train for M minutes of training time")
     p.add_argument("--max-iterations", type=int_range(1), metavar="N", help="stop after N optimizer steps")
     p.add_argument("--batch-size", type=int_range(1), default=4, metavar="B", help="images per step and process (4)")
     p.add_argument("--crop", type=int_range(1), default=480, metavar="PX", help="training crop size (480)")
     p.add_argument("--base-size", type=int_range(1), metavar="PX", help="random resize around this shorter side "
                    "(default crop × 520/480; ×0.5–2.0)")
     p.add_argument("--eval-size", type=int_range(1), metavar="PX", help="resize validation images' shorter side to PX")
-    p.add_argument("--lr", type=float_range(0, lo_open=True), help="learning rate (0.01; Mask R-CNN 0.02 × batch / 16)")
+    p.add_argument("--lr", type=float_range(0, lo_open=True),
+                   help="learning rate (0.01; Mask R-CNN 0.02 × batch / 16)")
     p.add_argument("--weight-decay", type=float_range(0), help="(1e-4; 1e-6 for MobileNet models)")
     p.add_argument("--warmup-iters", type=int_range(0), metavar="N", help="linear warm-up iterations")
     p.add_argument("--precise-bn", type=int_range(0), default=10, metavar="N",

@@ -30,8 +30,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="label file to map the model's classes into by name (unknown classes become void)")
     p.add_argument("--crf", action="store_true", help="refine boundaries with a dense CRF")
     p.add_argument("--crf-iterations", type=int_range(1), metavar="N", help="CRF mean-field iterations (10)")
-    p.add_argument("--crf-max-side", type=int_range(0), metavar="PX", help="CRF working resolution cap (1024; 0 = full)")
-    p.add_argument("--score-threshold", type=float_range(0, 1), metavar="F", help="instance models: minimum score (0.5)")
+    p.add_argument("--crf-max-side", type=int_range(0), metavar="PX",
+                   help="CRF working resolution cap (1024; 0 = full)")
+    p.add_argument("--score-threshold", type=float_range(0, 1), metavar="F",
+                   help="instance models: minimum score (0.5)")
     p.add_argument("--mask-threshold", type=float_range(0, 1), metavar="F", help="instance models: mask cut-off (0.5)")
     p.add_argument("--overlap", type=float_range(0, 1), default=0.5, metavar="F",
                    help="instance models: drop an instance covered by better ones for more than F of it")

@@ -82,7 +82,8 @@ def segment_map(ann, cats: set[int], thing: set[int], cat_id: dict[int, int] | N
             cls, crowd = sid - STUFF_BASE, int((sid - STUFF_BASE) in thing)
         else:
             cls, crowd = ann.instances[sid].class_id, 0
-        infos.append({"id": int(sid), "category_id": int(cls if cat_id is None else cat_id[cls]), "iscrowd": crowd, "area": int(area),
+        category = int(cls if cat_id is None else cat_id[cls])
+        infos.append({"id": int(sid), "category_id": category, "iscrowd": crowd, "area": int(area),
                       "bbox": [x0, y0, x1 - x0, y1 - y0]})
     return seg, infos
 

@@ -122,7 +122,8 @@ def _exported_labels(info: object, by_id: dict[int, str]) -> LabelSet | None:
 def _note(by_id: dict[int, str], mapping: dict[int, int]) -> str:
     pairs = [f"{cid} '{by_id[cid]}' -> {mapping[cid]}" for cid in sorted(by_id)]
     shown = ", ".join(pairs[:MAPPING_NOTE_PAIRS])
-    more = f", ... ({len(pairs)} in all, kept in the project's segstudio.json)" if len(pairs) > MAPPING_NOTE_PAIRS else ""
+    more = (f", ... ({len(pairs)} in all, kept in the project's segstudio.json)"
+            if len(pairs) > MAPPING_NOTE_PAIRS else "")
     return f"categories -> classes: {shown}{more}"
 
 
