@@ -5,14 +5,14 @@ Layout::
     <out>/instances_train.json, <out>/instances_val.json
     <out>/<image path in the project>      the images, beside the JSON files
 
-Categories are the project's classes (background, i.e. a class 0 named
-like "background", and void are not categories).  Category ids start at 1:
-a class's id when the label set has a background class, else class id + 1
-(CamVid's Sky, class 0, is category 1).  ``info.segstudio.labels`` keeps the
-label set and, where the label set has a background class, each image's void
-pixels are kept as an RLE in ``images[i].segstudio_void`` (other readers
-ignore both), so segstudio's import gets back the same classes, instances and
-masks without options.  Every instance becomes one annotation (``iscrowd`` 0) with an
+Categories are the project's classes (a background class 0, when the label
+set has one, and void are not categories).  Category ids start at 1: a
+class's id when the label set has a background class, else class id + 1
+(CamVid's Sky, class 0, is category 1).  ``info.segstudio`` keeps the label
+set and, where it has a background class, each image's void pixels are kept
+as an RLE in ``images[i].segstudio_void`` (other readers ignore both), so
+segstudio's import gets back the same classes, instances and masks without
+options.  Every instance becomes one annotation (``iscrowd`` 0) with an
 RLE mask, or polygons when ``polygons=True`` and the mask has no holes and
 the polygons rasterise back to exactly the same pixels.  Pixels of a
 category that belong to no instance (semantic-only annotations) become, by
@@ -34,7 +34,7 @@ from segstudio.formats.coco_json import CocoJsonWriter
 from segstudio.formats.coco_masks import encode_rle, exact_polygons, rle_area_bbox, rles_by_value
 from segstudio.formats.export_common import DatasetWriter, ExportSummary, run_export
 from segstudio.formats.export_images import export_image
-from segstudio.formats.readers.coco import INFO_KEY, VOID_KEY, has_background_class
+from segstudio.formats.readers.coco import INFO_KEY, VOID_KEY
 from segstudio.formats.staging import CancelFn, ProgressFn
 
 UNASSIGNED_MODES = ("crowd", "components", "skip")
@@ -42,12 +42,12 @@ UNASSIGNED_MODES = ("crowd", "components", "skip")
 
 def category_ids(labels) -> list[int]:
     """Class ids exported as categories: all but a background class 0."""
-    return [c.id for c in labels if not (c.id == 0 and has_background_class(labels))]
+    return [c.id for c in labels if not (c.id == 0 and labels.has_background)]
 
 
 def category_id_map(labels) -> dict[int, int]:
     """Class id -> category id; category ids start at 1."""
-    offset = 0 if has_background_class(labels) else 1
+    offset = 0 if labels.has_background else 1
     return {c: c + offset for c in category_ids(labels)}
 
 
@@ -126,9 +126,9 @@ class CocoWriter(DatasetWriter):
         labels = plan.project.labels
         self.cat_id = category_id_map(labels)
         self.cats = set(self.cat_id)
-        self.keep_void = has_background_class(labels)  # without one, uncovered pixels are void anyway
+        self.keep_void = labels.has_background  # without one, uncovered pixels are void anyway
         head = {"info": {"description": f"exported by segstudio {__version__}", "version": "1.0",
-                         INFO_KEY: {"labels": labels.to_json()}},
+                         INFO_KEY: {"labels": labels.to_json(), "background_class": labels.has_background}},
                 "licenses": [], "categories": coco_categories(labels)}
         self.writers = {s: CocoJsonWriter(folder / f"instances_{s}.json", head) for s in ("train", "val")}
         self.stats = {"polygons": 0, "rle_kept": 0, "skipped_px": 0}

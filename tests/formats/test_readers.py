@@ -99,10 +99,13 @@ def _same_instances(a: Annotation, b: Annotation) -> bool:
     return objects(a) == objects(b)
 
 
-@pytest.mark.parametrize("names", [["Sky", "Building", "Road", "Car"],            # no background class
-                                   ["background", "Building", "Road", "Car"]])   # background + void
-def test_export_reimports_without_options_to_the_same_project(tmp_path, names):
-    labels = LabelSet(names, [(10, 20, 30), (200, 0, 0), (0, 200, 0), (0, 0, 200)])
+@pytest.mark.parametrize("names, background", [
+    (["Sky", "Building", "Road", "Car"], None),              # no background class
+    (["background", "Building", "Road", "Car"], None),       # background + void
+    (["background", "Building", "Road", "Car"], False),      # a class named background that is a real class
+])
+def test_export_reimports_without_options_to_the_same_project(tmp_path, names, background):
+    labels = LabelSet(names, [(10, 20, 30), (200, 0, 0), (0, 200, 0), (0, 0, 200)], background=background)
     p = _camvid_like_project(tmp_path / "proj", labels)
     export_coco(p, tmp_path / "coco", val_fraction=0.5, seed=1)
     files = [tmp_path / "coco" / "instances_train.json", tmp_path / "coco" / "instances_val.json"]
@@ -110,7 +113,7 @@ def test_export_reimports_without_options_to_the_same_project(tmp_path, names):
         with contextlib.redirect_stdout(io.StringIO()):
             coco = COCO(str(f))
         assert min(coco.getCatIds()) == 1
-        assert [c["name"] for c in coco.loadCats(coco.getCatIds())] == [n for n in names if n != "background"]
+        assert [c["name"] for c in coco.loadCats(coco.getCatIds())] == names[labels.has_background:]
         for ann in coco.loadAnns(coco.getAnnIds(iscrowd=False)):
             key = Path(coco.loadImgs(ann["image_id"])[0]["file_name"]).stem
             orig = p.load_annotation(key)

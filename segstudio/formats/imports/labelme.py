@@ -127,7 +127,7 @@ def shape_mask(shape: dict, h: int, w: int, where: str) -> np.ndarray | None:
 
 
 def labelme_annotation(h: int, w: int, shapes: list[dict], labels: LabelSet, where: str, notes: Notes) -> Annotation:
-    cm = np.zeros((h, w), np.uint8)
+    cm = np.full((h, w), labels.empty_id, np.uint8)  # without a background class, unlabelled is void
     inst = np.zeros((h, w), np.int32)
     groups: dict[tuple, int] = {}
     classes: dict[int, int] = {}
@@ -142,7 +142,7 @@ def labelme_annotation(h: int, w: int, shapes: list[dict], labels: LabelSet, whe
             continue
         name = shape["label"].strip()
         if name.lower() in BACKGROUND or name.lower() in VOID:
-            cm[m] = 0 if name.lower() in BACKGROUND else VOID_ID
+            cm[m] = labels.empty_id if name.lower() in BACKGROUND else VOID_ID
             inst[m] = 0
             continue
         cls = labels.id_of(name)

@@ -11,14 +11,15 @@ Classes come from the categories:
 * with ``labels``: categories are matched to the label set by name;
 * with ``id_map``: category id -> class id as given;
 * a file exported by segstudio carries its label set in ``info`` and gets it
-  back exactly (names, order, colours);
-* otherwise by name in category-id order: a background category (``BACKGROUND_NAMES``)
-  becomes class 0, or a class 0 "background" is added; the others become
-  classes 1..K, so COCO's ids 1..90 with gaps and a converter's category 0
-  both import without options.  ``CocoFile.mapping_note`` says what became what.
+  back exactly (names, order, colours, whether class 0 is a background);
+* otherwise by name in category-id order: a background category (named like
+  one, ``core.labels.is_background_name``) becomes class 0, or a class 0
+  "background" is added; the others become classes 1..K, so COCO's ids 1..90
+  with gaps and a converter's category 0 both import without options.
+  ``CocoFile.mapping_note`` says what became what.
 
-Pixels outside every annotation are background (class 0) when the label set
-has a background class, else void.  Crowd annotations paint their class
+Pixels outside every annotation are the label set's ``empty_id``: background
+(class 0) when it has a background class, else void.  Crowd annotations paint their class
 without an instance; so do annotations of the background category.
 
 Bad input is a ``FormatError`` naming the file and the image or annotation:
@@ -38,23 +39,17 @@ import numpy as np
 from pycocotools import mask as mask_utils
 
 from segstudio.core.annotation import Annotation, Instance
-from segstudio.core.labels import VOID_ID, LabelSet
+from segstudio.core.labels import VOID_ID, LabelSet, is_background_name
 from segstudio.errors import FormatError, LabelError
 from segstudio.formats.images import pixel_limit_problem
 from segstudio.formats.jsonfile import json_int, read_json
 from segstudio.formats.names import inside, safe_relpath
 from segstudio.formats.polygons import MAX_PERIMETER, check_perimeter, clip_polygon, perimeter, polygon_points
 
-BACKGROUND_NAMES = ("background", "_background_", "__background__", "bg")
-INFO_KEY = "segstudio"            # info.segstudio.labels: the exporting project's label set
+INFO_KEY = "segstudio"            # info.segstudio: the exporting project's label set and background flag
 VOID_KEY = "segstudio_void"       # images[i].segstudio_void: RLE of the image's void pixels
 OVERLAP_MODES = ("smaller", "later", "error")
 MAPPING_NOTE_PAIRS = 12
-
-
-def has_background_class(labels: LabelSet) -> bool:
-    """Class 0 is a background class (not a category of its own) when it is named like one."""
-    return labels[0].name.lower() in BACKGROUND_NAMES
 
 
 @dataclass
@@ -112,8 +107,10 @@ def _exported_labels(info: object, by_id: dict[int, str]) -> LabelSet | None:
     block = info.get(INFO_KEY) if isinstance(info, dict) else None
     if not isinstance(block, dict) or not isinstance(block.get("labels"), list):
         return None
+    background = block.get("background_class")
     try:
-        labels = LabelSet.from_json(block["labels"], name="export")
+        labels = LabelSet.from_json(block["labels"], name="export",
+                                    background=background if isinstance(background, bool) else None)
     except LabelError:
         return None
     return labels if all(labels.get_id(n) is not None for n in by_id.values()) else None
@@ -154,7 +151,7 @@ def category_mapping(cats: list, source: str, labels: LabelSet | None = None,
                                   "add it to the label file or map the ids (--map)")
             mapping[cid] = cls
         return labels, mapping, None
-    background = [cid for cid, name in by_id.items() if name.lower() in BACKGROUND_NAMES]
+    background = [cid for cid, name in by_id.items() if is_background_name(name)]
     if len(background) > 1:
         raise FormatError(f"{source}: categories {background} are all named like the background; keep one")
     others = sorted(cid for cid in by_id if cid not in background)
@@ -233,7 +230,7 @@ def read_coco(json_path: str | os.PathLike, images_dir: str | os.PathLike | None
             box_only += 1
             continue
         images[iid].anns.append(a)
-    unlabelled = 0 if has_background_class(label_set) else VOID_ID
+    unlabelled = label_set.empty_id
     ordered = sorted(images.values(), key=lambda im: im.file_name)
     return CocoFile(json_path, label_set, mapping, names, ordered, unlabelled, note, box_only)
 
