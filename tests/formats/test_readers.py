@@ -85,10 +85,13 @@ def _camvid_like_project(root: Path, labels: LabelSet) -> Project:
         inst[10:16, 5 + shift:14 + shift] = 9
         cm[inst == 4] = 1
         cm[inst == 9] = 3
+        instances = {4: Instance(1, None, "user"), 9: Instance(3, None, "user")}
+        if not labels.has_background:              # class 0 is a real class: it can have instances too
+            inst[17:19, 1:6] = 12
+            instances[12] = Instance(0, None, "user")
         cm[0, :] = 255                             # void
         inst[0, :] = 0
-        p.save_annotation(key, Annotation(cm, inst, {4: Instance(1, None, "user"), 9: Instance(3, None, "user")},
-                                          status="reviewed"))
+        p.save_annotation(key, Annotation(cm, inst, instances, status="reviewed"))
     return p
 
 

@@ -20,7 +20,7 @@ Classes come from the categories:
 
 Pixels outside every annotation are the label set's ``empty_id``: background
 (class 0) when it has a background class, else void.  Crowd annotations paint their class
-without an instance; so do annotations of the background category.
+without an instance; so do annotations of a background class.
 
 Bad input is a ``FormatError`` naming the file and the image or annotation:
 non-finite or non-integer ids and sizes, sizes above the pixel limit, RLE
@@ -352,7 +352,7 @@ def image_annotation(coco: CocoFile, img: CocoImage, notes, overlap: str = "smal
             outside += 1
             continue
         (y0, x0, y1, x1), crop = found
-        if a.get("iscrowd") or cls == 0:
+        if a.get("iscrowd") or (cls == 0 and coco.labels.has_background):
             cm[y0:y1, x0:x1][crop] = cls
         else:
             objects.append((a, cls, (y0, x0, y1, x1), crop))
