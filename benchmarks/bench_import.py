@@ -23,7 +23,8 @@ of traced Python+numpy allocations (slower).
 The image files are hard links to one small PNG (the import still copies each
 one's bytes into the project), so the data costs little disk.
 
-Usage: python benchmarks/bench_import.py [--images N] [--anns K] [--points P] [--keep DIR] [--tracemalloc]
+Usage: python benchmarks/bench_import.py [--images N] [--anns K] [--points P] [--size WxH] [--keep DIR]
+       [--tracemalloc]
 """
 
 from __future__ import annotations
@@ -40,7 +41,6 @@ import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
-H, W = 120, 160
 
 
 def _maxrss_mb() -> float:
@@ -49,11 +49,13 @@ def _maxrss_mb() -> float:
 
 
 # -- the data --------------------------------------------------------------------------------
-def make_dataset(folder: Path, n_images: int, anns: int, points: int, seed: int = 0) -> Path:
+def make_dataset(folder: Path, n_images: int, anns: int, points: int, size: tuple[int, int] = (160, 120),
+                 seed: int = 0) -> Path:
     import numpy as np
     from PIL import Image
     from pycocotools import mask as mask_utils
 
+    W, H = size
     rng = np.random.default_rng(seed)
     img_dir = folder / "images"
     img_dir.mkdir(parents=True, exist_ok=True)
@@ -82,7 +84,7 @@ def make_dataset(folder: Path, n_images: int, anns: int, points: int, seed: int 
             for _ in range(anns):
                 ann_id += 1
                 cx, cy = rng.uniform(10, W - 10), rng.uniform(10, H - 10)
-                r = rng.uniform(4, 30) * rng.uniform(0.6, 1.0, points)
+                r = rng.uniform(4, 30) * (W / 160) * rng.uniform(0.6, 1.0, points)
                 poly = np.stack([np.clip(cx + r * np.cos(ang), 0, W), np.clip(cy + r * np.sin(ang), 0, H)], 1)
                 crowd = rng.random() < 0.04
                 if crowd:
@@ -148,6 +150,7 @@ def main() -> None:
     ap.add_argument("--images", type=int, default=15000)
     ap.add_argument("--anns", type=int, default=7, help="annotations per image")
     ap.add_argument("--points", type=int, default=24, help="points per polygon")
+    ap.add_argument("--size", default="160x120", help="image size WxH (160x120)")
     ap.add_argument("--keep", type=Path, help="write the data here and keep it (default: a temporary folder)")
     ap.add_argument("--tracemalloc", action="store_true", help="also trace the import's Python allocations")
     ap.add_argument("--child", nargs="+", help=argparse.SUPPRESS)
@@ -161,9 +164,10 @@ def main() -> None:
         t = time.perf_counter()
         json_path = base / "data" / "instances_train.json"
         if not json_path.exists():
-            json_path = make_dataset(base / "data", args.images, args.anns, args.points)
+            size = tuple(int(v) for v in args.size.lower().split("x"))
+            json_path = make_dataset(base / "data", args.images, args.anns, args.points, size)
         size_mb = json_path.stat().st_size / 1e6
-        print(f"data: {args.images} images, {args.images * args.anns} annotations, {json_path.name} "
+        print(f"data: {args.images} images of {args.size}, {args.images * args.anns} annotations, {json_path.name} "
               f"{size_mb:.1f} MB (made in {time.perf_counter() - t:.0f} s)")
         idle = run_child("idle", json_path)
         coco = run_child("pycocotools", json_path)

@@ -292,34 +292,65 @@ def _rle_counts(seg: dict, h: int, w: int, where: str) -> list[int]:
     return runs.tolist()
 
 
+def _polygons(seg: list, h: int, w: int, where: str) -> list[np.ndarray]:
+    """The polygons as point arrays, checked and clipped (see ``formats.polygons``)."""
+    if not seg:
+        raise FormatError(f"{where}: a polygon needs at least 3 points (x, y pairs)")
+    clipped = []
+    for p in seg:
+        if not isinstance(p, list):
+            raise FormatError(f"{where}: polygons must be lists of x, y numbers")
+        pts = polygon_points(p, where)
+        if len(pts) < 3:
+            raise FormatError(f"{where}: a polygon needs at least 3 points (x, y pairs)")
+        pts = clip_polygon(pts, w, h)
+        if len(pts) >= 3:
+            clipped.append(pts)
+    # inside the clip window an edge spans at most 3 image sides: measure only when that could matter
+    if 3 * max(h, w) * sum(len(pts) for pts in clipped) > MAX_PERIMETER:
+        check_perimeter(sum(perimeter(pts) for pts in clipped), where)
+    return clipped
+
+
+def decode_box(seg: object, h: int, w: int, where: str) -> tuple[tuple[int, int, int, int], np.ndarray] | None:
+    """A COCO segmentation (polygons, RLE, compressed RLE) as (box (y0, x0, y1, x1), the mask inside
+    it), or None when it has no pixel in the h×w image.
+
+    Polygons are rasterised in their own box only: pycocotools' rasteriser works
+    on a grid, so a shift by whole pixels gives exactly the same pixels.
+    """
+    if isinstance(seg, list):
+        polys = _polygons(seg, h, w, where)
+        if not polys:  # every polygon lies outside the image
+            return None
+        allpts = np.concatenate(polys)
+        x0, y0 = max(0, int(np.floor(allpts[:, 0].min())) - 1), max(0, int(np.floor(allpts[:, 1].min())) - 1)
+        x1, y1 = min(w, int(np.ceil(allpts[:, 0].max())) + 2), min(h, int(np.ceil(allpts[:, 1].max())) + 2)
+        if x1 <= x0 or y1 <= y0:
+            return None
+        shift = np.array([x0, y0], np.float64)
+        bh, bw = y1 - y0, x1 - x0
+        rle = mask_utils.merge(mask_utils.frPyObjects([(p - shift).ravel().tolist() for p in polys], bh, bw))
+        found = _crop(mask_utils.decode(rle).astype(bool))
+        if found is None:
+            return None
+        (cy0, cx0, cy1, cx1), crop = found
+        return (y0 + cy0, x0 + cx0, y0 + cy1, x0 + cx1), crop
+    if isinstance(seg, dict) and "counts" in seg and "size" in seg:
+        rle = mask_utils.frPyObjects({"size": [h, w], "counts": _rle_counts(seg, h, w, where)}, h, w)
+        return _crop(mask_utils.decode(rle).astype(bool))
+    raise FormatError(f"{where}: \"segmentation\" must be polygons (a list) or RLE (an object with "
+                      "\"size\" and \"counts\")")
+
+
 def decode_segmentation(seg: object, h: int, w: int, where: str) -> np.ndarray:
     """A COCO segmentation (polygons, RLE, compressed RLE) as an H×W bool mask."""
-    if isinstance(seg, list):
-        if not seg:
-            raise FormatError(f"{where}: a polygon needs at least 3 points (x, y pairs)")
-        clipped = []
-        for p in seg:
-            if not isinstance(p, list):
-                raise FormatError(f"{where}: polygons must be lists of x, y numbers")
-            pts = polygon_points(p, where)
-            if len(pts) < 3:
-                raise FormatError(f"{where}: a polygon needs at least 3 points (x, y pairs)")
-            pts = clip_polygon(pts, w, h)
-            if len(pts) >= 3:
-                clipped.append(pts)
-        # inside the clip window an edge spans at most 3 image sides: measure only when that could matter
-        if 3 * max(h, w) * sum(len(pts) for pts in clipped) > MAX_PERIMETER:
-            check_perimeter(sum(perimeter(pts) for pts in clipped), where)
-        if not clipped:  # every polygon lies outside the image
-            return np.zeros((h, w), bool)
-        polys = [pts.ravel().tolist() for pts in clipped]
-        rle = mask_utils.merge(mask_utils.frPyObjects(polys, h, w))
-    elif isinstance(seg, dict) and "counts" in seg and "size" in seg:
-        rle = mask_utils.frPyObjects({"size": [h, w], "counts": _rle_counts(seg, h, w, where)}, h, w)
-    else:
-        raise FormatError(f"{where}: \"segmentation\" must be polygons (a list) or RLE (an object with "
-                          "\"size\" and \"counts\")")
-    return mask_utils.decode(rle).astype(bool)
+    out = np.zeros((h, w), bool)
+    found = decode_box(seg, h, w, where)
+    if found is not None:
+        (y0, x0, y1, x1), crop = found
+        out[y0:y1, x0:x1] = crop
+    return out
 
 
 def _crop(m: np.ndarray) -> tuple[tuple[int, int, int, int], np.ndarray] | None:
@@ -347,7 +378,7 @@ def image_annotation(coco: CocoFile, img: CocoImage, notes, overlap: str = "smal
     outside = 0
     for a in img.anns:
         cls = coco.mapping[int(a["category_id"])]
-        found = _crop(decode_segmentation(a["segmentation"], h, w, f"{where}, annotation {a.get('id')}"))
+        found = decode_box(a["segmentation"], h, w, f"{where}, annotation {a.get('id')}")
         if found is None:
             outside += 1
             continue
