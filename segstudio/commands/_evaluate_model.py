@@ -33,9 +33,9 @@ def _open(args, task: str, labels):
 
 
 def _looks_like_voc(path: Path) -> bool:
-    from segstudio.ml.data.sources import _voc_dir
+    from segstudio.formats.readers.voc import find_voc_root
 
-    return _voc_dir(path) is not None
+    return find_voc_root(path) is not None
 
 
 def _concat(a, b):

@@ -12,6 +12,8 @@ import argparse
 import sys
 from pathlib import Path
 
+from segstudio.commands.argtypes import int_range, output_file
+
 NAME = "evaluate"
 HELP = "score predicted masks against ground truth (mIoU, accuracy, per class)"
 
@@ -26,16 +28,17 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--images", metavar="DIR", help="with --model and a mask folder: the images (same stems)")
     p.add_argument("--split", choices=("all", "train", "val"), default="all",
                    help="with --model: which images of a VOC root or split data to score (all)")
-    p.add_argument("--void", type=int, action="append", default=[], metavar="ID",
+    p.add_argument("--void", type=int_range(0, 255), action="append", default=[], metavar="ID",
                    help="with --model: ground-truth id to treat as void (repeatable)")
-    p.add_argument("--size", type=int, metavar="PX", help="with --model: resize images' shorter side to PX "
+    p.add_argument("--size", type=int_range(1), metavar="PX", help="with --model: resize images' shorter side to PX "
                    "before predicting (scores stay at full size)")
     p.add_argument("--device", default="auto", help="with --model: auto, cpu, cuda or mps (auto)")
-    p.add_argument("--num-classes", type=int, metavar="N",
+    p.add_argument("--num-classes", type=int_range(1, 256), metavar="N",
                    help="number of classes (default: the label set's size, or the largest id + 1)")
-    p.add_argument("--ignore", type=int, default=255, metavar="ID", help="ground-truth id not counted (255)")
+    p.add_argument("--ignore", type=int_range(0, 255), default=255, metavar="ID",
+                   help="ground-truth id not counted (255)")
     p.add_argument("--labels", metavar="FILE", help="label file naming the classes (default: Pascal VOC names)")
-    p.add_argument("--json", metavar="FILE", help="also write the metrics as JSON")
+    p.add_argument("--json", type=output_file, metavar="FILE", help="also write the metrics as JSON")
 
 
 def _label_files(folder: Path) -> dict[str, Path]:
@@ -78,13 +81,14 @@ def run(args: argparse.Namespace) -> int:
         raise SegStudioError(f"{len(missing)} ground-truth files have no prediction in {args.pred} "
                              f"(first: {missing[0]}.png); predict them or remove them from --gt")
     labels = read_label_file(args.labels) if args.labels else None
+    palette = labels.palette() if labels is not None else None
 
     maps = []
     max_id = 0
     with ProgressBar(len(gt_files), "reading") as bar:
         for stem, gt_path in gt_files.items():
-            gt = read_label_png(gt_path)
-            pred = read_label_png(pred_files[stem])
+            gt = read_label_png(gt_path, palette)  # colour masks decode through --labels' colours
+            pred = read_label_png(pred_files[stem], palette)
             if gt.shape != pred.shape:
                 raise SegStudioError(f"{pred_files[stem]} is {pred.shape[1]}×{pred.shape[0]} but "
                                      f"{gt_path} is {gt.shape[1]}×{gt.shape[0]}")

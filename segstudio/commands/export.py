@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import argparse
 
+from segstudio.commands.argtypes import float_range, output_dir
+
 NAME = "export"
 HELP = "export a project as Pascal VOC, COCO instances or COCO panoptic"
 FORMATS = ("voc", "coco", "panoptic")
@@ -23,11 +25,13 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--format", required=True, metavar="voc|coco|panoptic",
                    help="dataset format; several separated by commas (voc,coco) are written in one pass, "
                         "each into OUT/<format>")
-    p.add_argument("--out", required=True, metavar="DIR", help="output folder (created)")
-    p.add_argument("--val-fraction", type=float, default=0.2, metavar="F",
+    p.add_argument("--out", required=True, type=output_dir, metavar="DIR", help="output folder (created)")
+    p.add_argument("--val-fraction", type=float_range(0, 1), default=0.2, metavar="F",
                    help="share of the labelled images in the val split (default 0.2)")
     p.add_argument("--seed", type=int, default=0, metavar="N", help="seed of the train/val split (default 0)")
     p.add_argument("--overwrite", action="store_true", help="replace OUT if it exists")
+    p.add_argument("--skip-damaged", action="store_true",
+                   help="leave out images whose saved annotation cannot be read (default: refuse to export)")
     p.add_argument("--resplit", action="store_true",
                    help="ignore the train/val split an imported dataset came with; split by --val-fraction/--seed")
     p.add_argument("--polygons", action="store_true",
@@ -66,7 +70,8 @@ def run(args: argparse.Namespace) -> int:
 
         summaries = export_all(project, outputs, val_fraction=args.val_fraction, seed=args.seed,
                                overwrite=args.overwrite, progress=progress, polygons=args.polygons,
-                               unassigned=args.unassigned, thing_classes=thing, keep_split=not args.resplit)
+                               unassigned=args.unassigned, thing_classes=thing, keep_split=not args.resplit,
+                               skip_damaged=args.skip_damaged)
     for summary in summaries.values():
         print(f"{summary.format}: {summary.images} images ({summary.train} train, {summary.val} val), "
               f"{summary.annotations} annotations -> {summary.out_dir}")

@@ -12,6 +12,8 @@ from __future__ import annotations
 import argparse
 import sys
 
+from segstudio.commands.argtypes import float_range, int_range, output_dir
+
 NAME = "finetune"
 HELP = "fine-tune a model on a project, a VOC root, image + mask folders or a COCO json"
 
@@ -22,41 +24,44 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    "optional when --weights is a segstudio checkpoint")
     p.add_argument("--weights", default="default", metavar="default|none|FILE",
                    help="starting weights: the published ones, random, or a checkpoint (default: default)")
-    p.add_argument("--out", required=True, metavar="DIR", help="folder for last.pt, best.pt, best.json, metrics.jsonl")
+    p.add_argument("--out", required=True, type=output_dir, metavar="DIR",
+                   help="folder for last.pt, best.pt, best.json, metrics.jsonl")
     g = p.add_mutually_exclusive_group()
-    g.add_argument("--epochs", type=int, metavar="N", help="epochs to train (default 10)")
-    g.add_argument("--max-minutes", type=float, metavar="M", help="train for M minutes of training time")
-    p.add_argument("--max-iterations", type=int, metavar="N", help="stop after N optimizer steps")
-    p.add_argument("--batch-size", type=int, default=4, metavar="B", help="images per step and process (4)")
-    p.add_argument("--crop", type=int, default=480, metavar="PX", help="training crop size (480)")
-    p.add_argument("--base-size", type=int, metavar="PX", help="random resize around this shorter side "
+    g.add_argument("--epochs", type=int_range(1), metavar="N", help="epochs to train (default 10)")
+    g.add_argument("--max-minutes", type=float_range(0, lo_open=True), metavar="M",
+                   help="train for M minutes of training time")
+    p.add_argument("--max-iterations", type=int_range(1), metavar="N", help="stop after N optimizer steps")
+    p.add_argument("--batch-size", type=int_range(1), default=4, metavar="B", help="images per step and process (4)")
+    p.add_argument("--crop", type=int_range(1), default=480, metavar="PX", help="training crop size (480)")
+    p.add_argument("--base-size", type=int_range(1), metavar="PX", help="random resize around this shorter side "
                    "(default crop × 520/480; ×0.5–2.0)")
-    p.add_argument("--eval-size", type=int, metavar="PX", help="resize validation images' shorter side to PX")
-    p.add_argument("--lr", type=float, help="learning rate (0.01; Mask R-CNN 0.02 × batch / 16)")
-    p.add_argument("--weight-decay", type=float, help="(1e-4; 1e-6 for MobileNet models)")
-    p.add_argument("--warmup-iters", type=int, metavar="N", help="linear warm-up iterations")
-    p.add_argument("--precise-bn", type=int, default=10, metavar="N",
+    p.add_argument("--eval-size", type=int_range(1), metavar="PX", help="resize validation images' shorter side to PX")
+    p.add_argument("--lr", type=float_range(0, lo_open=True),
+                   help="learning rate (0.01; Mask R-CNN 0.02 × batch / 16)")
+    p.add_argument("--weight-decay", type=float_range(0), help="(1e-4; 1e-6 for MobileNet models)")
+    p.add_argument("--warmup-iters", type=int_range(0), metavar="N", help="linear warm-up iterations")
+    p.add_argument("--precise-bn", type=int_range(0), default=10, metavar="N",
                    help="recompute BatchNorm statistics on N training batches before each validation (10; 0: off)")
     p.add_argument("--freeze-backbone", action="store_true", help="train only the heads (small label sets)")
     p.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N or mps (auto)")
     p.add_argument("--no-amp", action="store_true", help="no autocast on CUDA")
     p.add_argument("--auto-batch", action="store_true", help="on GPU out-of-memory halve the batch and go on")
-    p.add_argument("--workers", type=int, default=2, metavar="N", help="data loading processes (2)")
+    p.add_argument("--workers", type=int_range(0), default=2, metavar="N", help="data loading processes (2)")
     p.add_argument("--resume", action="store_true", help="continue the run in --out from last.pt")
     p.add_argument("--seed", type=int, default=0, help="random seed; also fixes the train/val split (0)")
-    p.add_argument("--val-fraction", type=float, default=0.1, metavar="F",
+    p.add_argument("--val-fraction", type=float_range(0, 1, hi_open=True), default=0.1, metavar="F",
                    help="share of images held out for validation when the data has no split (0.1)")
     d = p.add_argument_group("image + mask folders")
     d.add_argument("--masks", metavar="DIR", help="mask PNGs with the images' names (class ids or palette)")
     d.add_argument("--labels", metavar="FILE", help="label file naming the classes (one per line, id order)")
-    d.add_argument("--void", type=int, action="append", default=[], metavar="ID",
+    d.add_argument("--void", type=int_range(0, 255), action="append", default=[], metavar="ID",
                    help="mask id to treat as void 255 (repeatable)")
     d.add_argument("--val-images", metavar="DIR", help="validation images (instead of a split)")
     d.add_argument("--val-masks", metavar="DIR", help="validation masks")
     d.add_argument("--images", metavar="DIR", help="COCO: the image folder (default: the JSON's folder)")
     d.add_argument("--include-predicted", action="store_true",
                    help="project: also train on predicted images nobody has edited or reviewed")
-    d.add_argument("--limit", type=int, metavar="N", help="use only the first N training images")
+    d.add_argument("--limit", type=int_range(1), metavar="N", help="use only the first N training images")
 
 
 class _ProgressHook:
@@ -153,7 +158,10 @@ def run(args: argparse.Namespace) -> int:
     ctx = D.setup(args.device)
     try:
         if ctx.is_main:
-            out.mkdir(parents=True, exist_ok=True)
+            try:
+                out.mkdir(parents=True, exist_ok=True)
+            except OSError as e:
+                raise SegStudioError(f"--out {out}: cannot create the folder ({e.strerror or e})") from None
         hooks = [_ProgressHook(), PrintHook(sys.stdout), JsonLogHook(out / "metrics.jsonl")]
         trainer = Trainer(config, data, hooks, ctx=ctx)
         trainer.setup()
@@ -170,4 +178,4 @@ def run(args: argparse.Namespace) -> int:
         state = "cancelled" if result.cancelled else "done"
         print(f"{state}: {result.epochs_done} epochs, {result.iterations} iterations; best {trainer.score_name} "
               f"{score}; best checkpoint {result.best_path}; resume from {result.last_path}")
-    return 0
+    return 130 if result.cancelled else 0  # a cancelled run is not a finished one (130: ended by Ctrl-C)

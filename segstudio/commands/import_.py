@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import argparse
 
+from segstudio.commands.argtypes import int_range, output_dir
+
 NAME = "import"
 HELP = "create a project from Pascal VOC, COCO, image+mask folders or labelme files"
 
@@ -21,12 +23,14 @@ HELP = "create a project from Pascal VOC, COCO, image+mask folders or labelme fi
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("source", nargs="+", metavar="SOURCE", help="the dataset (see above)")
     p.add_argument("--format", required=True, choices=("voc", "coco", "masks", "labelme"), help="dataset format")
-    p.add_argument("--project", required=True, metavar="DIR", help="the new project folder (must not exist or be empty)")
+    p.add_argument("--project", required=True, type=output_dir, metavar="DIR",
+                   help="the new project folder (must not exist or be empty)")
     p.add_argument("--images", metavar="DIR", help="coco: folder the file_names are relative to")
     p.add_argument("--masks", metavar="DIR", help="masks: the mask folder")
     p.add_argument("--labels", metavar="FILE",
                    help="label file (one class per line, line 1 is id 0), or 'voc' / 'coco' for the built-in sets")
-    p.add_argument("--void", type=int, metavar="ID", help="masks: the mask id meaning unlabelled; becomes void (255)")
+    p.add_argument("--void", type=int_range(0, 255), metavar="ID",
+                   help="masks: the mask id meaning unlabelled; becomes void (255)")
     p.add_argument("--map", action="append", default=[], metavar="SRC:DST[,SRC:DST...]",
                    help="map ids: mask ids (masks, voc) or category ids (coco) to class ids; repeatable")
     p.add_argument("--overlap", choices=("smaller", "later", "error"), default="smaller",

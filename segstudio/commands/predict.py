@@ -13,6 +13,8 @@ import os
 import sys
 from pathlib import Path
 
+from segstudio.commands.argtypes import float_range, int_range
+
 NAME = "predict"
 HELP = "predict class / instance masks for images"
 
@@ -27,17 +29,19 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--labels", metavar="FILE",
                    help="label file to map the model's classes into by name (unknown classes become void)")
     p.add_argument("--crf", action="store_true", help="refine boundaries with a dense CRF")
-    p.add_argument("--crf-iterations", type=int, metavar="N", help="CRF mean-field iterations (10)")
-    p.add_argument("--crf-max-side", type=int, metavar="PX", help="CRF working resolution cap (1024; 0 = full)")
-    p.add_argument("--score-threshold", type=float, metavar="F", help="instance models: minimum score (0.5)")
-    p.add_argument("--mask-threshold", type=float, metavar="F", help="instance models: mask cut-off (0.5)")
-    p.add_argument("--overlap", type=float, default=0.5, metavar="F",
+    p.add_argument("--crf-iterations", type=int_range(1), metavar="N", help="CRF mean-field iterations (10)")
+    p.add_argument("--crf-max-side", type=int_range(0), metavar="PX",
+                   help="CRF working resolution cap (1024; 0 = full)")
+    p.add_argument("--score-threshold", type=float_range(0, 1), metavar="F",
+                   help="instance models: minimum score (0.5)")
+    p.add_argument("--mask-threshold", type=float_range(0, 1), metavar="F", help="instance models: mask cut-off (0.5)")
+    p.add_argument("--overlap", type=float_range(0, 1), default=0.5, metavar="F",
                    help="instance models: drop an instance covered by better ones for more than F of it")
-    p.add_argument("--resize", type=int, metavar="PX",
+    p.add_argument("--resize", type=int_range(0), metavar="PX",
                    help="working size: the short side in pixels (default: the weights' own, 520 for "
                         "semantic models, 800 for Mask R-CNN; 0 = the image's own size)")
-    p.add_argument("--max-side", type=int, metavar="PX", help="predict larger working images in tiles")
-    p.add_argument("--workers", type=int, metavar="N", help="image decoding processes (default: up to 2)")
+    p.add_argument("--max-side", type=int_range(1), metavar="PX", help="predict larger working images in tiles")
+    p.add_argument("--workers", type=int_range(0), metavar="N", help="image decoding processes (default: up to 2)")
 
 
 def collect_inputs(items: list[str]) -> list[Path]:

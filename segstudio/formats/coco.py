@@ -5,9 +5,14 @@ Layout::
     <out>/instances_train.json, <out>/instances_val.json
     <out>/<image path in the project>      the images, beside the JSON files
 
-Categories are the project's classes with the class id as category id
-(background, i.e. a class 0 named "background", and void are not
-categories).  Every instance becomes one annotation (``iscrowd`` 0) with an
+Categories are the project's classes (a background class 0, when the label
+set has one, and void are not categories).  Category ids start at 1: a
+class's id when the label set has a background class, else class id + 1
+(CamVid's Sky, class 0, is category 1).  ``info.segstudio`` keeps the label
+set and, where it has a background class, each image's void pixels are kept
+as an RLE in ``images[i].segstudio_void`` (other readers ignore both), so
+segstudio's import gets back the same classes, instances and masks without
+options.  Every instance becomes one annotation (``iscrowd`` 0) with an
 RLE mask, or polygons when ``polygons=True`` and the mask has no holes and
 the polygons rasterise back to exactly the same pixels.  Pixels of a
 category that belong to no instance (semantic-only annotations) become, by
@@ -29,22 +34,28 @@ from segstudio.formats.coco_json import CocoJsonWriter
 from segstudio.formats.coco_masks import encode_rle, exact_polygons, rle_area_bbox, rles_by_value
 from segstudio.formats.export_common import DatasetWriter, ExportSummary, run_export
 from segstudio.formats.export_images import export_image
+from segstudio.formats.readers.coco import INFO_KEY, VOID_KEY
 from segstudio.formats.staging import CancelFn, ProgressFn
 
 UNASSIGNED_MODES = ("crowd", "components", "skip")
-BACKGROUND_NAMES = ("background", "_background_", "bg")
 
 
 def category_ids(labels) -> list[int]:
     """Class ids exported as categories: all but a background class 0."""
-    return [c.id for c in labels if not (c.id == 0 and c.name.lower() in BACKGROUND_NAMES)]
+    return [c.id for c in labels if not (c.id == 0 and labels.has_background)]
+
+
+def category_id_map(labels) -> dict[int, int]:
+    """Class id -> category id; category ids start at 1."""
+    offset = 0 if labels.has_background else 1
+    return {c: c + offset for c in category_ids(labels)}
 
 
 def coco_categories(labels, thing: set[int] | None = None) -> list[dict]:
     cats = []
-    for cid in category_ids(labels):
+    for cid, cat_id in category_id_map(labels).items():
         c = labels[cid]
-        d = {"id": c.id, "name": c.name, "supercategory": c.name}
+        d = {"id": cat_id, "name": c.name, "supercategory": c.name}
         if thing is not None:
             d["isthing"] = int(c.id in thing)
             d["color"] = [int(v) for v in c.color]
@@ -113,8 +124,11 @@ class CocoWriter(DatasetWriter):
     def begin(self, plan, folder, summary) -> None:
         super().begin(plan, folder, summary)
         labels = plan.project.labels
-        self.cats = set(category_ids(labels))
-        head = {"info": {"description": f"exported by segstudio {__version__}", "version": "1.0"},
+        self.cat_id = category_id_map(labels)
+        self.cats = set(self.cat_id)
+        self.keep_void = labels.has_background  # without one, uncovered pixels are void anyway
+        head = {"info": {"description": f"exported by segstudio {__version__}", "version": "1.0",
+                         INFO_KEY: {"labels": labels.to_json(), "background_class": labels.has_background}},
                 "licenses": [], "categories": coco_categories(labels)}
         self.writers = {s: CocoJsonWriter(folder / f"instances_{s}.json", head) for s in ("train", "val")}
         self.stats = {"polygons": 0, "rle_kept": 0, "skipped_px": 0}
@@ -125,11 +139,16 @@ class CocoWriter(DatasetWriter):
         rel = self.plan.project.entry(key).relpath
         self.count_image(export_image(src, self.folder / rel, (ann.width, ann.height)))
         w = self.writers[self.plan.split_of(key)]
-        w.add("images", {"id": image_id, "file_name": rel, "width": ann.width, "height": ann.height})
+        image = {"id": image_id, "file_name": rel, "width": ann.width, "height": ann.height}
+        if self.keep_void:
+            void = ann.class_map == VOID_ID
+            if void.any():
+                image[VOID_KEY] = encode_rle(void)
+        w.add("images", image)
         for cls, seg, area, bbox, crowd in image_annotations(ann, self.cats, self.polygons, self.unassigned,
                                                              self.stats):
             self.ann_id += 1
-            w.add("annotations", {"id": self.ann_id, "image_id": image_id, "category_id": cls,
+            w.add("annotations", {"id": self.ann_id, "image_id": image_id, "category_id": self.cat_id[cls],
                                   "segmentation": seg, "area": area, "bbox": bbox, "iscrowd": crowd})
 
     def finish(self) -> None:

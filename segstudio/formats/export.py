@@ -19,7 +19,8 @@ from segstudio.formats.voc import VocWriter
 
 def export_all(project, outputs: dict[str, str | os.PathLike], val_fraction: float = 0.2, seed: int = 0,
                overwrite: bool = False, keys=None, progress: ProgressFn | None = None,
-               cancelled: CancelFn | None = None, keep_split: bool = True, **options) -> dict[str, ExportSummary]:
+               cancelled: CancelFn | None = None, keep_split: bool = True, skip_damaged: bool = False,
+               **options) -> dict[str, ExportSummary]:
     """Several formats in one pass: ``outputs`` = {"voc": dir, "coco": dir, "panoptic": dir}.
 
     ``options`` go to the writers that take them (``polygons``, ``unassigned``, ``thing_classes``).
@@ -31,5 +32,6 @@ def export_all(project, outputs: dict[str, str | os.PathLike], val_fraction: flo
     if unknown:
         raise SegStudioError(f"unknown export format(s) {', '.join(unknown)}; use {', '.join(makers)}")
     targets = [(makers[fmt](), out) for fmt, out in outputs.items()]
-    summaries = run_export(project, targets, val_fraction, seed, overwrite, keys, progress, cancelled, keep_split)
+    summaries = run_export(project, targets, val_fraction, seed, overwrite, keys, progress, cancelled, keep_split,
+                           skip_damaged)
     return {s.format: s for s in summaries}

@@ -17,7 +17,7 @@ import numpy as np
 from PIL import Image, UnidentifiedImageError
 
 from segstudio.errors import ImageLoadError
-from segstudio.formats.images import load_image
+from segstudio.formats.images import exif_orientation, load_image
 
 JPEG_QUALITY = 95
 
@@ -26,11 +26,7 @@ def _probe(path: Path) -> tuple[str | None, int, tuple[int, int]]:
     """(PIL format, EXIF orientation, stored (w, h)) without decoding the pixels."""
     try:
         with Image.open(path) as im:
-            try:
-                orientation = int(im.getexif().get(0x0112, 1) or 1)
-            except Exception:  # malformed EXIF: readers use the pixels as stored
-                orientation = 1
-            return im.format, orientation, im.size
+            return im.format, exif_orientation(im), im.size
     except FileNotFoundError:
         raise ImageLoadError(f"{path}: image file not found; was it moved or deleted from the project?") from None
     except (UnidentifiedImageError, OSError) as e:

@@ -15,7 +15,8 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-from segstudio.errors import ImageLoadError
+from segstudio.errors import ImageLoadError, SegStudioError
+from segstudio.formats.fileaccess import open_problem, os_error_text
 
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp", ".ppm", ".pgm", ".pbm", ".gif")
 DEFAULT_MAX_PIXELS = 250_000_000
@@ -39,44 +40,74 @@ def is_image_file(path: str | os.PathLike) -> bool:
     return Path(path).suffix.lower() in IMAGE_EXTENSIONS
 
 
-def _open(path: Path) -> Image.Image:
-    if not path.exists():
-        raise ImageLoadError(f"{path}: file not found")
-    if path.is_dir():
-        raise ImageLoadError(f"{path}: is a folder, not an image file")
-    if path.stat().st_size == 0:
-        raise ImageLoadError(f"{path}: the file is empty (0 bytes); re-copy or re-export it")
+def open_image(path: Path, error: type[SegStudioError] = ImageLoadError, what: str = "image file") -> Image.Image:
+    """``Image.open`` (header only) with what is wrong said in words: missing, not a regular file,
+    empty, unreadable (permissions...), not an image, damaged."""
+    problem = open_problem(path, what)
+    if problem is not None:
+        raise error(f"{path}: {problem}")
     try:
-        return Image.open(path)
+        with warnings.catch_warnings():  # Pillow's "Corrupt EXIF data" & co: nothing a user can act on
+            warnings.simplefilter("ignore")
+            return Image.open(path)
     except UnidentifiedImageError:
-        raise ImageLoadError(
+        raise error(
             f"{path}: not an image segstudio can read (supported: {', '.join(IMAGE_EXTENSIONS)})") from None
+    except Image.DecompressionBombError as e:  # only when a caller set Pillow's own limit
+        raise error(f"{path}: {e}") from None
     except OSError as e:
-        raise ImageLoadError(f"{path}: cannot be opened ({e}); the file is damaged or truncated, "
-                             "re-copy or re-export it") from None
+        if e.errno is not None:  # the system refused the file, its content was never seen
+            raise error(f"{path}: cannot be read ({os_error_text(e)})") from None
+        raise error(f"{path}: cannot be opened ({e}); the file is damaged or truncated, "
+                    "re-copy or re-export it") from None
+
+
+def exif_orientation(im: Image.Image) -> int:
+    """The EXIF orientation tag (1 when absent); a malformed EXIF block reads as 1, without
+    Pillow's "Corrupt EXIF data" warning on stderr (the pixels are still usable)."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            return int(im.getexif().get(0x0112, 1) or 1)
+    except Exception:  # noqa: BLE001 - any EXIF parsing failure
+        return 1
 
 
 def _oriented_size(im: Image.Image) -> tuple[int, int]:
     w, h = im.size
-    try:
-        orientation = im.getexif().get(0x0112, 1)
-    except Exception:  # malformed EXIF: the pixels are still usable
-        orientation = 1
+    orientation = exif_orientation(im)
     return (h, w) if orientation in (5, 6, 7, 8) else (w, h)
 
 
 def image_size(path: str | os.PathLike) -> tuple[int, int]:
     """(width, height) as displayed (after EXIF orientation), without decoding the pixels."""
     path = Path(path)
-    with _open(path) as im:
+    with open_image(path) as im:
         return _oriented_size(im)
 
 
-def _check_limit(path: Path, w: int, h: int, limit: int) -> None:
-    if w * h > limit:
-        raise ImageLoadError(
-            f"{path}: {w}×{h} = {w * h / 1e6:.0f} megapixels is above the limit of {limit / 1e6:.0f}; "
+def pixel_limit_problem(w: int, h: int, limit: int | None = None) -> str | None:
+    """None when a w×h image is within the pixel limit, else what to say about it."""
+    limit = max_pixels() if limit is None else int(limit)
+    if w * h <= limit:
+        return None
+    return (f"{w}×{h} = {_pixels(w * h)}, above the limit of {_pixels(limit)}; "
             f"raise it with the environment variable {MAX_PIXELS_ENV} if you have the memory")
+
+
+def _pixels(n: int) -> str:
+    return f"{n / 1e6:.0f} megapixels" if n >= 10_000_000 else f"{n:,} pixels"
+
+
+def check_pixel_limit(path: str | os.PathLike, w: int, h: int, limit: int | None = None,
+                      error: type[SegStudioError] = ImageLoadError) -> None:
+    problem = pixel_limit_problem(w, h, limit)
+    if problem is not None:
+        raise error(f"{path}: {problem}")
+
+
+def _check_limit(path: Path, w: int, h: int, limit: int) -> None:
+    check_pixel_limit(path, w, h, limit)
 
 
 def _to_rgb(im: Image.Image) -> np.ndarray:
@@ -130,7 +161,7 @@ def load_image(path: str | os.PathLike, max_pixels_: int | None = None) -> np.nd
     """Read an image file as RGB uint8 H×W×3 (EXIF orientation applied)."""
     path = Path(path)
     limit = max_pixels() if max_pixels_ is None else int(max_pixels_)
-    im = _open(path)
+    im = open_image(path)
     with im:
         w, h = im.size
         _check_limit(path, w, h, limit)
@@ -145,7 +176,9 @@ def load_image(path: str | os.PathLike, max_pixels_: int | None = None) -> np.nd
             raise ImageLoadError(
                 f"{path}: the image data is corrupt or truncated ({e}); re-copy or re-export the file") from None
         try:
-            oriented = ImageOps.exif_transpose(im)
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                oriented = ImageOps.exif_transpose(im)
         except Exception:  # malformed EXIF block: use the pixels as stored
             oriented = im
         try:

@@ -14,11 +14,12 @@ from pathlib import Path
 
 import cv2
 import numpy as np
-from PIL import Image, UnidentifiedImageError
+from PIL import Image
 
 from segstudio.core.labels import voc_palette
 from segstudio.errors import FormatError
 from segstudio.formats.atomic import atomic_write_bytes
+from segstudio.formats.images import check_pixel_limit, open_image
 
 
 def encode_label_png(class_map: np.ndarray, palette: np.ndarray | None = None) -> bytes:
@@ -39,14 +40,18 @@ def write_label_png(path: str | os.PathLike, class_map: np.ndarray, palette: np.
 
 
 def _open_png(path: Path) -> Image.Image:
-    if not path.exists():
-        raise FormatError(f"{path}: file not found")
+    """The decoded mask image; the pixel limit is checked on the header first."""
+    im = open_image(path, FormatError, "mask file")
     try:
-        im = Image.open(path)
+        check_pixel_limit(path, im.size[0], im.size[1], error=FormatError)
         im.load()
         return im
-    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as e:
+    except (OSError, SyntaxError, ValueError) as e:
+        im.close()
         raise FormatError(f"{path}: not a readable label image ({e})") from None
+    except BaseException:
+        im.close()
+        raise
 
 
 def read_label_png(path: str | os.PathLike, palette: np.ndarray | None = None) -> np.ndarray:
@@ -105,8 +110,8 @@ def encode_instance_png(instance_map: np.ndarray, source: str = "instance map") 
 
 def read_instance_png(path: str | os.PathLike) -> np.ndarray:
     path = Path(path)
-    if not path.exists():
-        raise FormatError(f"{path}: file not found")
+    with open_image(path, FormatError, "instance map") as im:  # the header: size within the pixel limit
+        check_pixel_limit(path, im.size[0], im.size[1], error=FormatError)
     a = cv2.imdecode(np.fromfile(str(path), np.uint8), cv2.IMREAD_UNCHANGED)
     if a is None:
         raise FormatError(f"{path}: not a readable PNG (corrupt or truncated)")

@@ -46,18 +46,26 @@ def inside(root: Path, rel: str, source: str) -> Path:
     return path
 
 
+def _utf8(name: str) -> str:
+    """``name`` with undecodable bytes (lone surrogates from ``os.fsdecode``) written as ``%XX``."""
+    if not any("\udc80" <= c <= "\udcff" for c in name):
+        return name
+    return "".join(f"%{ord(c) - 0xDC00:02X}" if "\udc80" <= c <= "\udcff" else c for c in name)
+
+
 def flat_names(keys: list[str]) -> dict[str, str]:
     """A unique flat file stem per project key (``street/0001`` -> ``street__0001``).
 
     Dataset formats such as Pascal VOC want one folder of files named by an id.
     Names that would clash (also when compared without case, as on macOS and
     Windows) get a ``~2``, ``~3`` ... suffix; leading/trailing spaces are removed
-    because VOC list files are read line by line and stripped.
+    because VOC list files are read line by line and stripped.  Bytes of a file
+    name that is not UTF-8 on disk become ``%XX``, so the lists are UTF-8 text.
     """
     out: dict[str, str] = {}
     used: set[str] = set()
     for key in keys:
-        base = "__".join(part.strip() for part in key.split("/")) or "image"
+        base = "__".join(part.strip() for part in _utf8(key).split("/")) or "image"
         name, n = base, 1
         while name.casefold() in used:
             n += 1

@@ -25,7 +25,7 @@ import numpy as np
 from segstudio import __version__
 from segstudio.core.annotation import mask_box
 from segstudio.errors import FormatError
-from segstudio.formats.coco import category_ids, coco_categories
+from segstudio.formats.coco import category_id_map, coco_categories
 from segstudio.formats.coco_json import CocoJsonWriter
 from segstudio.formats.export_common import DatasetWriter, ExportSummary, run_export
 from segstudio.formats.export_images import export_image
@@ -57,8 +57,9 @@ def instance_classes(project, keys) -> set[int]:
     return found
 
 
-def segment_map(ann, cats: set[int], thing: set[int]) -> tuple[np.ndarray, list[dict]]:
-    """(segment ids H×W int64, segments_info) for one annotation."""
+def segment_map(ann, cats: set[int], thing: set[int], cat_id: dict[int, int] | None = None
+                ) -> tuple[np.ndarray, list[dict]]:
+    """(segment ids H×W int64, segments_info) for one annotation; ``cat_id``: class id -> category id."""
     lut_cls = np.zeros(256, np.int64)
     for c in cats:
         lut_cls[c] = STUFF_BASE + c
@@ -81,7 +82,8 @@ def segment_map(ann, cats: set[int], thing: set[int]) -> tuple[np.ndarray, list[
             cls, crowd = sid - STUFF_BASE, int((sid - STUFF_BASE) in thing)
         else:
             cls, crowd = ann.instances[sid].class_id, 0
-        infos.append({"id": int(sid), "category_id": int(cls), "iscrowd": crowd, "area": int(area),
+        category = int(cls if cat_id is None else cat_id[cls])
+        infos.append({"id": int(sid), "category_id": category, "iscrowd": crowd, "area": int(area),
                       "bbox": [x0, y0, x1 - x0, y1 - y0]})
     return seg, infos
 
@@ -96,7 +98,8 @@ class PanopticWriter(DatasetWriter):
     def begin(self, plan, folder, summary) -> None:
         super().begin(plan, folder, summary)
         labels = plan.project.labels
-        self.cats = set(category_ids(labels))
+        self.cat_id = category_id_map(labels)
+        self.cats = set(self.cat_id)
         thing = (set(self.thing_classes) if self.thing_classes is not None
                  else instance_classes(plan.project, plan.keys))
         self.thing = thing & self.cats
@@ -112,7 +115,7 @@ class PanopticWriter(DatasetWriter):
         rel = self.plan.project.entry(key).relpath
         self.count_image(export_image(src, self.folder / rel, (ann.width, ann.height)))
         s = self.plan.split_of(key)
-        seg, infos = segment_map(ann, self.cats, self.thing)
+        seg, infos = segment_map(ann, self.cats, self.thing, self.cat_id)
         png = f"{self.names[key]}.png"
         ok, buf = cv2.imencode(".png", id_to_rgb(seg)[:, :, ::-1])
         if not ok:

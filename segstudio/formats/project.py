@@ -41,7 +41,9 @@ from segstudio.core.labels import LabelSet
 from segstudio.core.prediction_memory import PredictionMemory
 from segstudio.errors import EditError, FormatError, LabelError, ProjectError
 from segstudio.formats import atomic
+from segstudio.formats.fileaccess import missing_problem
 from segstudio.formats.images import IMAGE_EXTENSIONS, image_size
+from segstudio.formats.labelfile import read_text
 from segstudio.formats.masks import (encode_instance_png, encode_label_png, encode_mask_png,
                                      read_instance_png, read_label_png, read_mask_png)
 
@@ -87,6 +89,32 @@ def scan_images(root: Path, subfolders: bool = True) -> list[ImageEntry]:
     return entries
 
 
+_RESTORE = "restore it from a backup or delete the files of this image under annotations/ to start over"
+
+
+def _read_meta(meta: Path) -> dict:
+    """An annotation table; ProjectError saying what is wrong (unreadable file, bad JSON, not an object)."""
+    text = read_text(meta, "annotation table", ProjectError)
+    try:
+        data = json.loads(text)
+    except RecursionError:
+        raise ProjectError(f"{meta}: unreadable annotation (JSON nested too deeply); {_RESTORE}") from None
+    except ValueError as e:
+        raise ProjectError(f"{meta}: unreadable annotation (malformed JSON: {e}); {_RESTORE}") from None
+    if not isinstance(data, dict):
+        raise ProjectError(f"{meta}: unreadable annotation (not a JSON object); {_RESTORE}")
+    return data
+
+
+def _read_status(meta: Path) -> str:
+    data = _read_meta(meta)
+    status = data.get("status", "unlabelled")
+    if status not in STATUSES:
+        raise ProjectError(f"{meta}: unknown status {status!r} (expected one of {', '.join(STATUSES)}); "
+                           f"fix the file, or {_RESTORE}")
+    return status
+
+
 class Project:
     def __init__(self, root: Path, labels: LabelSet, settings: dict, created: str | None = None):
         self.root = Path(root)
@@ -96,6 +124,7 @@ class Project:
         self.images: list[ImageEntry] = []
         self._by_key: dict[str, ImageEntry] = {}
         self._status: dict[str, str] = {}
+        self._damaged: dict[str, str] = {}
         self.rescan()
 
     # -- opening -----------------------------------------------------------
@@ -109,21 +138,26 @@ class Project:
         path = Path(path)
         if path.is_file() and path.name == PROJECT_FILE:
             path = path.parent
-        if not path.exists():
-            raise ProjectError(f"{path}: folder not found")
+        problem = missing_problem(path, "folder")
+        if problem is not None:
+            raise ProjectError(f"{path}: {problem}")
         if not path.is_dir():
             raise ProjectError(f"{path}: is a file; open the folder that holds the images")
         atomic.recover(path / ANNOTATIONS_DIR)
         pfile = path / PROJECT_FILE
         if not pfile.exists():
             return cls(path, labels or LabelSet.voc(), {})
+        text = read_text(pfile, "project file", ProjectError)  # missing, unreadable: said as such
         try:
-            data = json.loads(pfile.read_text("utf-8"))
-        except (OSError, UnicodeDecodeError, ValueError) as e:
+            data = json.loads(text)
+        except (ValueError, RecursionError) as e:
             raise ProjectError(f"{pfile}: not valid JSON ({e}); fix it or move it away to start over") from None
         if not isinstance(data, dict) or data.get("format") != FORMAT_NAME:
             raise ProjectError(f"{pfile}: not a segstudio project file (no \"format\": \"{FORMAT_NAME}\")")
-        if int(data.get("version", 0)) > FORMAT_VERSION:
+        version = data.get("version", 0)
+        if not isinstance(version, int) or isinstance(version, bool):
+            raise ProjectError(f"{pfile}: \"version\" must be a whole number, got {version!r}; fix the file")
+        if version > FORMAT_VERSION:
             raise ProjectError(f"{pfile}: made by a newer segstudio (format version {data.get('version')}); "
                                "update segstudio to open it")
         background = data.get("background_class")  # absent in older files: decided by class 0's name
@@ -215,6 +249,7 @@ class Project:
         self.images = scan_images(self.root, subfolders=self.settings.get("subfolders", True) is not False)
         self._by_key = {e.key: e for e in self.images}
         self._status = {}
+        self._damaged = {}
 
     def __len__(self) -> int:
         return len(self.images)
@@ -287,18 +322,29 @@ class Project:
         return self._files(key)["meta"].exists()
 
     def status(self, key: str) -> str:
-        """unlabelled / predicted / edited / reviewed, from the saved annotation."""
+        """unlabelled / predicted / edited / reviewed, from the saved annotation.
+
+        An annotation table that cannot be read counts as unlabelled here and is
+        listed by ``damaged()``, so nothing that exports or trains skips it silently.
+        """
         if key not in self._status:
             self.entry(key)
             meta = self._files(key)["meta"]
             status = "unlabelled"
-            if meta.exists():
+            self._damaged.pop(key, None)
+            if os.path.lexists(meta):
                 try:
-                    status = json.loads(meta.read_text("utf-8")).get("status", "unlabelled")
-                except (OSError, ValueError, AttributeError):
+                    status = _read_status(meta)
+                except ProjectError as e:
+                    self._damaged[key] = str(e)
                     status = "unlabelled"
-            self._status[key] = status if status in STATUSES else "unlabelled"
+            self._status[key] = status
         return self._status[key]
+
+    def damaged(self) -> dict[str, str]:
+        """{key: what is wrong} for images whose saved annotation table cannot be read."""
+        self.statuses()
+        return dict(self._damaged)
 
     def statuses(self) -> dict[str, str]:
         return {e.key: self.status(e.key) for e in self.images}
@@ -307,7 +353,13 @@ class Project:
         """Images whose saved annotation was edited or reviewed by a person, or predicted."""
         return [e.key for e in self.images if self.status(e.key) != "unlabelled"]
 
-    def save_annotation(self, key: str, ann: Annotation) -> None:
+    def save_annotation(self, key: str, ann: Annotation, durable: bool = True) -> None:
+        """Save an image's annotation: its four files replaced together (a crash leaves the old or the new).
+
+        ``durable=False`` writes the files directly, without the transaction and its
+        fsyncs: only for a project being built in a staged folder that a failure
+        discards as a whole (an import), which syncs once at the end.
+        """
         entry = self.entry(key)
         files = self._files(key)
         errors = ann.invariant_errors()
@@ -329,6 +381,17 @@ class Project:
             "meta": atomic.json_bytes(meta),
         }
         ann_root = self.root / ANNOTATIONS_DIR
+        if not durable:
+            try:
+                for name in ("class", "instance", "user", "meta"):
+                    files[name].parent.mkdir(parents=True, exist_ok=True)
+                    files[name].write_bytes(data[name])
+            except OSError as e:
+                raise ProjectError(f"{entry.relpath}: the annotation could not be written in {ann_root} "
+                                   f"({e.strerror or e}); check free space and write permission") from None
+            self._status[key] = ann.status
+            self._damaged.pop(key, None)
+            return
         if any(ann_root.glob(f"{atomic.JOURNAL_PREFIX}*")):
             atomic.recover(ann_root)  # finish an earlier save that failed after its commit point first
         tx = atomic.Transaction(ann_root)
@@ -342,15 +405,16 @@ class Project:
                                f"{self.root / ANNOTATIONS_DIR} ({e.strerror or e}); check free space and "
                                "write permission. Your edits are still open.") from None
         self._status[key] = ann.status
+        self._damaged.pop(key, None)
 
     def load_annotation(self, key: str) -> Annotation | None:
         """The saved annotation of an image, or None if it has none."""
         entry = self.entry(key)
         files = self._files(key)
-        if not files["meta"].exists():
+        if not os.path.lexists(files["meta"]):
             return None
+        meta = _read_meta(files["meta"])
         try:
-            meta = json.loads(files["meta"].read_text("utf-8"))
             class_map = read_label_png(files["class"])
             instance_map = read_instance_png(files["instance"])
             user = read_mask_png(files["user"]) if files["user"].exists() else None
@@ -358,9 +422,8 @@ class Project:
                                                 else float(d["score"]), d.get("source", "user"))
                          for d in meta.get("instances", [])}
             w, h = int(meta["width"]), int(meta["height"])
-        except (OSError, ValueError, KeyError, TypeError) as e:
-            raise ProjectError(f"{files['meta']}: unreadable annotation ({e}); restore it from a backup "
-                               "or delete the files of this image under annotations/ to start over") from None
+        except (OSError, ValueError, KeyError, TypeError, AttributeError, OverflowError) as e:
+            raise ProjectError(f"{files['meta']}: unreadable annotation ({e}); {_RESTORE}") from None
         except FormatError as e:
             raise ProjectError(f"annotation of {entry.relpath}: {e}") from None
         for name, a in (("class", class_map), ("instance", instance_map), ("user", user)):

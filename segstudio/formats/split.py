@@ -15,7 +15,8 @@ from segstudio.errors import SegStudioError
 
 
 def _rank(seed: int, key: str) -> bytes:
-    return hashlib.sha1(f"{seed}\0{key}".encode("utf-8")).digest()
+    # surrogateescape: a file name that is not UTF-8 on disk ranks by its bytes
+    return hashlib.sha1(f"{seed}\0{key}".encode("utf-8", "surrogateescape")).digest()
 
 
 def split_keys(keys: Iterable[str], val_fraction: float = 0.2, seed: int = 0,

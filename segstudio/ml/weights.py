@@ -14,6 +14,7 @@ from __future__ import annotations
 import hashlib
 import io
 import os
+import re
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -87,19 +88,44 @@ def _file_hash(path: Path) -> str:
     return h.hexdigest()
 
 
+_ANSI = re.compile(r"\x1b\[[0-9;]*m")
+
+
+def _load_failure(path: Path, e: Exception) -> str:
+    """What torch.load's error means, in whole sentences (never cut off mid-way)."""
+    text = _ANSI.sub("", str(e))
+    refused = re.search(r"WeightsUnpickler error: (.*?\.)(\s|$)", text)
+    if refused:  # weights_only=True refused a Python object: say so, and that nothing was run
+        return (f"{path} holds Python objects, not only weights ({refused.group(1)}). segstudio loads "
+                "checkpoints with torch.load(weights_only=True) and never runs code from them; if you trust the "
+                "file, load it yourself and save its state dict with torch.save(model.state_dict(), FILE)")
+    first = text.strip().split("\n\n")[0].replace("\n", " ").strip()
+    if len(first) > 300:  # keep whole sentences
+        cut = first.rfind(". ", 0, 300)
+        first = first[:cut + 1] if cut > 0 else first[:300] + " ..."
+    return (f"{path} is not a loadable weights file ({type(e).__name__}: {first}); only state dicts and "
+            "segstudio checkpoints saved with torch.save are accepted")
+
+
 def read_weights_file(path: str | os.PathLike, map_location: Any = "cpu") -> Any:
     """``torch.load(path, weights_only=True)`` with user-facing errors."""
     import torch
 
+    from segstudio.formats.fileaccess import file_problem, os_error_text
+
     path = Path(path)
-    if not path.is_file():
-        raise ModelError(f"weights file {path} not found; give a .pt/.pth state dict or segstudio "
-                         f"checkpoint, or --weights default / none")
+    problem = file_problem(path, "weights file")
+    if problem is not None:
+        raise ModelError(f"{path}: {problem}; give a .pt/.pth state dict or segstudio checkpoint, or "
+                         f"--weights default / none")
     try:
         return torch.load(path, map_location=map_location, weights_only=True)
+    except OSError as e:
+        if e.errno is not None:
+            raise ModelError(f"{path}: cannot be read ({os_error_text(e)})") from None
+        raise ModelError(_load_failure(path, e)) from None
     except Exception as e:  # unpickling errors, truncated zip, not a torch file
-        raise ModelError(f"{path} is not a loadable weights file ({type(e).__name__}: {str(e)[:200]}); "
-                         f"only state dicts and segstudio checkpoints saved with torch.save are accepted") from None
+        raise ModelError(_load_failure(path, e)) from None
 
 
 def _is_state_dict(obj: Any) -> bool:
@@ -113,7 +139,11 @@ def read_checkpoint(path: str | os.PathLike, map_location: Any = "cpu") -> tuple
     """(state_dict, card dict or None) of a segstudio checkpoint or a plain state dict."""
     obj = read_weights_file(path, map_location)
     if isinstance(obj, dict) and obj.get("format") == CHECKPOINT_FORMAT:
-        if int(obj.get("version", 0)) > CHECKPOINT_VERSION:
+        version = obj.get("version", 0)
+        if isinstance(version, bool) or not isinstance(version, int):
+            raise ModelError(f"{path}: the checkpoint's format version {version!r} is not a whole number; the "
+                             "file is damaged or was not written by segstudio")
+        if version > CHECKPOINT_VERSION:
             raise ModelError(f"{path} is a segstudio checkpoint of a newer version ({obj.get('version')}); "
                              f"update segstudio to read it")
         card = obj.get("card")
@@ -221,6 +251,15 @@ def _load_state(model: Any, state: dict, card: ModelCard, source: str, drop_head
     model.load_state_dict(state, strict=False)
 
 
+def _check_finite(state: dict, source: str) -> None:
+    """Refuse weights holding NaN or infinity: such a model predicts garbage without a word."""
+    bad = [k for k, v in state.items() if v.is_floating_point() and not bool(v.isfinite().all())]
+    if bad:
+        raise ModelError(f"{source}: {len(bad)} of its tensors hold NaN or infinite values (e.g. {bad[0]}); the "
+                         "weights are damaged or come from a run that diverged - use an earlier checkpoint or "
+                         "train again with a lower learning rate")
+
+
 def _generic_labels(n: int) -> LabelSet:
     return LabelSet(["background"] + [f"class {i}" for i in range(1, n)], name=f"{n} classes")
 
@@ -306,6 +345,7 @@ def load_model(name: str | None = None, weights: str | os.PathLike = "default", 
         target, out_ids = src_labels if labels is None else labels, src_ids
     model = build_model(card, len(out_ids), aux_loss=aux_loss, frozen_bn=card.frozen_bn and state is not None)
     if state is not None:
+        _check_finite(state, source)
         _load_state(model, state, card, source, drop_heads=replace, expected_classes=len(out_ids))
     model.eval()
     transforms, prep = preprocessing_of(card)

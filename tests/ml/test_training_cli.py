@@ -97,7 +97,7 @@ def test_ctrl_c_cancels_at_a_batch_boundary_and_saves_last(tmp_path):
     finally:
         if proc.poll() is None:
             proc.kill()
-    assert proc.returncode == 0, stderr
+    assert proc.returncode == 130, stderr  # cancelled is not finished: the status says so
     assert "cancelled:" in stdout and "cancelling at the end of this batch" in stderr
     last = load_checkpoint(out / "last.pt")
     assert 2 <= last["iteration"] < 1000 and "optimizer" in last

@@ -11,7 +11,6 @@ the folder into place: a failed or cancelled import leaves nothing behind.
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 from dataclasses import dataclass
@@ -23,8 +22,8 @@ import numpy as np
 from segstudio.core.annotation import Annotation
 from segstudio.core.labels import VOID_ID, LabelSet
 from segstudio.errors import FormatError, ImageLoadError
-from segstudio.formats.images import IMAGE_EXTENSIONS, image_size
-from segstudio.formats.labelfile import read_text
+from segstudio.formats.images import IMAGE_EXTENSIONS, check_pixel_limit, image_size
+from segstudio.formats.jsonfile import read_json  # noqa: F401 - the importers' JSON reader
 from segstudio.formats.project import Project
 from segstudio.formats.staging import CancelFn, Job, ProgressFn, StagedFolder, check_disjoint
 
@@ -48,14 +47,6 @@ class Notes(list):
             self.append(text)
         elif len(self) == MAX_NOTES:
             self.append("... (more notes left out)")
-
-
-def read_json(path: Path) -> object:
-    text = read_text(path, "JSON file")
-    try:
-        return json.loads(text)
-    except ValueError as e:
-        raise FormatError(f"{path}: malformed JSON ({e}); fix the file or re-export it") from None
 
 
 def check_unique_rels(items: list[ImportItem]) -> None:
@@ -105,7 +96,11 @@ def build_project(project_dir: str | os.PathLike, labels: LabelSet, items: list[
     if not items:
         raise FormatError(f"{', '.join(map(str, sources))}: no images to import")
     job = Job(2 * len(items), progress, cancelled)
-    with StagedFolder(project_dir, overwrite=False, what="project") as tmp:
+    staged = StagedFolder(project_dir, overwrite=False, what="project", can_overwrite=False)
+    with staged as tmp:
+        if staged.cleaned:
+            notes.add(f"removed {len(staged.cleaned)} unfinished folders left beside {project_dir} by an "
+                      "interrupted run")
         for it in items:
             job.check()
             dst = tmp / it.rel
@@ -130,6 +125,7 @@ def build_project(project_dir: str | os.PathLike, labels: LabelSet, items: list[
                                   "named 'annotations' are reserved; rename it")
             try:
                 w, h = image_size(tmp / it.rel)
+                check_pixel_limit(tmp / it.rel, w, h)  # before anything of its size is allocated
             except ImageLoadError as e:
                 raise ImageLoadError(f"{it.src}: {str(e).split(': ', 1)[-1]}") from None
             if it.declared_size is not None and tuple(it.declared_size) != (w, h):
@@ -142,8 +138,10 @@ def build_project(project_dir: str | os.PathLike, labels: LabelSet, items: list[
                                       "masks must have the image's size")
                 ann.status = IMPORTED_STATUS
                 ann.user_mask = np.ones((h, w), bool)
-                project.save_annotation(key, ann)
+                project.save_annotation(key, ann, durable=False)  # the staged folder is discarded on failure
             job.step(f"annotating {it.rel}")
         project.settings["import"]["notes"] = list(notes)
         project.save()
+        if hasattr(os, "sync"):
+            os.sync()  # once, instead of per file: the project is on disk before it gets its name
     return Project.open(project_dir)

@@ -17,6 +17,7 @@ from pathlib import Path
 from segstudio.core.annotation import Annotation
 from segstudio.core.labels import LabelSet
 from segstudio.errors import FormatError
+from segstudio.formats.fileaccess import missing_problem
 from segstudio.formats.imports.common import ImportItem, Notes, apply_lut, build_project, class_lut
 from segstudio.formats.masks import read_label_png
 from segstudio.formats.names import inside
@@ -58,7 +59,7 @@ def import_masks(source: str | os.PathLike, project_dir: str | os.PathLike, mask
     source, masks_dir = Path(source), Path(masks_dir)
     for folder, what in ((source, "image"), (masks_dir, "mask")):
         if not folder.is_dir():
-            raise FormatError(f"{folder}: {what} folder not found")
+            raise FormatError(f"{folder}: {missing_problem(folder, what + ' folder') or 'is not a folder'}")
     if labels is None:
         raise FormatError("importing masks needs the class table: give a label file (--labels FILE)")
     if void_id is not None and not 0 <= int(void_id) <= 255:

@@ -55,43 +55,19 @@ class InstanceDataset(SampleDataset):
         return image, target_from_masks(masks, labels, s.image_id)
 
 
-def load_coco(json_path: Path):
-    from pycocotools.coco import COCO
+def coco_dataset(json_path: Path, images_dir: Path | None = None,
+                 labels: LabelSet | None = None) -> InstanceDataset:
+    """The images and instances of a COCO JSON, read by ``formats.readers.coco``: the same classes
+    and masks as ``segstudio import`` gives (crowd regions are not objects)."""
+    from segstudio.formats.readers.coco import instance_masks, read_coco
 
-    if not json_path.is_file():
-        raise FormatError(f"{json_path}: COCO JSON not found")
-    try:
-        with contextlib.redirect_stdout(io.StringIO()):
-            return COCO(str(json_path))
-    except (ValueError, KeyError, TypeError) as e:
-        raise FormatError(f"{json_path}: not a COCO instances file ({e})") from None
-
-
-def coco_dataset(json_path: Path, images_dir: Path | None = None) -> InstanceDataset:
-    """The images and instances of a COCO JSON; categories become ids 1..K in category-id order."""
-    coco = load_coco(json_path)
-    images_dir = images_dir or json_path.parent
-    cats = sorted(coco.loadCats(coco.getCatIds()), key=lambda c: c["id"])
-    if not cats:
-        raise FormatError(f"{json_path}: has no categories")
-    cat_to_label = {c["id"]: i + 1 for i, c in enumerate(cats)}
-    labels = LabelSet(["background"] + [c["name"] for c in cats], name=json_path.stem)
-    samples = []
-    for img_id in sorted(coco.getImgIds()):
-        info = coco.loadImgs(img_id)[0]
-        path = images_dir / info["file_name"]
-        if not path.is_file():
-            raise FormatError(f"{json_path}: image {info['file_name']} not found in {images_dir}; "
-                              "give the image folder with --images DIR")
-
-        def read(img_id=img_id, info=info):
-            anns = [a for a in coco.loadAnns(coco.getAnnIds(imgIds=img_id)) if not a.get("iscrowd", 0)]
-            h, w = info["height"], info["width"]
-            masks = np.stack([coco.annToMask(a) for a in anns]) if anns else np.zeros((0, h, w), np.uint8)
-            return masks, np.array([cat_to_label[a["category_id"]] for a in anns], np.int64)
-
-        samples.append(InstanceSample(Path(info["file_name"]).with_suffix("").as_posix(), path, img_id, read))
-    return InstanceDataset(samples, labels, name=json_path.name)
+    coco = read_coco(json_path, images_dir, labels=labels)
+    if len(coco.labels) < 2:
+        raise FormatError(f"{json_path}: has no object categories to train on")
+    samples = [InstanceSample(Path(img.file_name).with_suffix("").as_posix(), img.path, img.id,
+                              (lambda img=img: instance_masks(coco, img)))
+               for img in sorted(coco.images, key=lambda im: im.id)]
+    return InstanceDataset(samples, coco.labels, name=json_path.name)
 
 
 def to_coco(dataset: InstanceDataset):

@@ -15,8 +15,10 @@ import numpy as np
 
 from segstudio.core.labels import LabelSet
 from segstudio.errors import FormatError, SegStudioError
+from segstudio.formats.fileaccess import missing_problem
 from segstudio.formats.labelfile import read_label_file
 from segstudio.formats.masks import read_label_png
+from segstudio.formats.readers.voc import find_voc_root
 from segstudio.ml.data.instance import InstanceDataset, InstanceSample, coco_dataset
 from segstudio.ml.data.semantic import SemanticDataset, SemanticSample, remap_mask
 from segstudio.ml.data.split import split_keys
@@ -59,8 +61,9 @@ def _labels_of(spec: DataSpec, default: LabelSet | None) -> LabelSet | None:
 
 def open_data(spec: DataSpec) -> OpenedData:
     path = Path(spec.path)
-    if not path.exists():
-        raise SegStudioError(f"{path}: not found; give a project folder, a VOC root, an image folder "
+    problem = missing_problem(path, "data")
+    if problem is not None:
+        raise SegStudioError(f"{path}: {problem}; give a project folder, a VOC root, an image folder "
                              "with --masks DIR, or a COCO JSON")
     if path.is_file():
         if path.suffix.lower() != ".json":
@@ -68,11 +71,11 @@ def open_data(spec: DataSpec) -> OpenedData:
         if spec.task != "instance":
             raise SegStudioError(f"{path}: a COCO JSON trains instance models; choose an instance model "
                                  "(e.g. maskrcnn_resnet50_fpn)")
-        data = coco_dataset(path, Path(spec.images) if spec.images else None)
+        data = coco_dataset(path, Path(spec.images) if spec.images else None, _labels_of(spec, None))
         return _split(spec, data, None, data.labels, "coco")
     if spec.masks:
         return _mask_folders(spec, path)
-    voc = _voc_dir(path)
+    voc = find_voc_root(path)
     if voc is not None:
         return _voc(spec, voc)
     if (path / "segstudio.json").exists() or (path / "annotations").is_dir():
@@ -143,44 +146,21 @@ def _mask_folders(spec: DataSpec, path: Path) -> OpenedData:
 
 
 # -- Pascal VOC -------------------------------------------------------------------------
-def _voc_dir(path: Path) -> Path | None:
-    candidates = [path, path / "VOC2012", path / "VOCdevkit" / "VOC2012"]
-    candidates += sorted(path.glob("VOC20*")) + sorted(path.glob("VOCdevkit/VOC20*"))
-    for c in candidates:
-        if (c / "JPEGImages").is_dir() and (c / "SegmentationClass").is_dir():
-            return c
-    return None
-
-
 def _voc(spec: DataSpec, voc: Path) -> OpenedData:
+    """A VOC root read by ``formats.readers.voc`` (as ``segstudio import`` reads it)."""
+    from segstudio.formats.readers.voc import read_voc
+
     if spec.task != "semantic":
         raise SegStudioError(f"{voc}: trains semantic models here; for instances export COCO instead")
-    labels = _labels_of(spec, LabelSet.voc())
-    n = len(labels)
-    sets = voc / "ImageSets" / "Segmentation"
-
-    def read_ids(name: str) -> list[str] | None:
-        f = sets / f"{name}.txt"
-        return [ln.strip() for ln in f.read_text("utf-8").splitlines() if ln.strip()] if f.exists() else None
-
-    train_ids, val_ids = read_ids("train"), read_ids("val")
-    all_ids = read_ids("trainval") or sorted(
-        {*(train_ids or []), *(val_ids or [])} or {p.stem for p in (voc / "SegmentationClass").glob("*.png")})
-    samples = []
-    for key in dict.fromkeys(all_ids + (train_ids or []) + (val_ids or [])):
-        img = voc / "JPEGImages" / f"{key}.jpg"
-        mask = voc / "SegmentationClass" / f"{key}.png"
-        if not img.exists() or not mask.exists():
-            raise FormatError(f"{voc}: image {key} is listed but {img.name if not img.exists() else mask.name} "
-                              "is missing")
-
-        def read(p=mask):
-            return remap_mask(read_label_png(p, labels.palette()), n, spec.void_ids, str(p))
-
-        samples.append(SemanticSample(key, img, read))
-    data = SemanticDataset(samples, labels, name=voc.name)
-    own = (train_ids, val_ids) if train_ids and val_ids else None
-    return _split(spec, data, None, labels, "voc", own)
+    data = read_voc(voc, _labels_of(spec, None))
+    n = len(data.labels)
+    samples = [SemanticSample(s.stem, s.image,
+                              (lambda s=s: remap_mask(data.class_map(s), n, spec.void_ids, str(s.class_png))))
+               for s in data.samples]
+    dataset = SemanticDataset(samples, data.labels, name=data.root.name)
+    split = data.split or {}
+    own = (split["train"], split["val"]) if split.get("train") and split.get("val") else None
+    return _split(spec, dataset, None, data.labels, "voc", own)
 
 
 # -- segstudio project ----------------------------------------------------------------------
@@ -194,6 +174,10 @@ def _project(spec: DataSpec, path: Path) -> OpenedData:
                              f"{len(labels)}; leave --labels out to use the project's")
     statuses = TRAINABLE_STATUSES + (("predicted",) if spec.include_predicted else ())
     keys = [k for k, st in project.statuses().items() if st in statuses]
+    damaged = project.damaged()
+    if damaged:  # never train without a labelled image silently
+        raise SegStudioError(f"{len(damaged)} annotation{'s' if len(damaged) > 1 else ''} of {path} cannot be "
+                             f"read: {next(iter(damaged.values()))}")
     if not keys:
         raise SegStudioError(f"{path}: no image is edited or reviewed yet; correct a few masks first "
                              "(or pass --include-predicted to train on unreviewed predictions)")

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import contextlib
 import math
+import warnings
 
 import torch
 
@@ -71,7 +72,9 @@ class StepRunner:
             valid = int((targets != VOID).sum())
             total_valid = D.all_sum(t.ctx, [float(valid)])[0]
             if total_valid == 0:
-                t.scheduler.step()
+                with warnings.catch_warnings():  # the schedule advances by design, even before the first step
+                    warnings.filterwarnings("ignore", message=r"Detected call of `lr_scheduler.step\(\)`")
+                    t.scheduler.step()
                 return 0.0, True, n
             images = images.to(t.device, non_blocking=True)
             pieces = self._pieces(n)

@@ -228,6 +228,7 @@ class Trainer:
         stop = False
         best_path = last_path = None
         t_epoch_loss, n_epoch_loss = 0.0, 0
+        learned = 0  # steps of this run that had pixels to learn from
         while not stop and (epochs is None or self.epoch < epochs):
             skip_batches = max(0, self.iteration - self.epoch * self.iters_per_epoch)
             if skip_batches >= self.iters_per_epoch:
@@ -251,6 +252,7 @@ class Trainer:
                 if not skipped:
                     t_epoch_loss += loss
                     n_epoch_loss += 1
+                    learned += 1
                 if budget is not None:
                     self._reestimate_total(train_time, budget)
                 eta = self._eta(train_time, budget, rate)
@@ -265,6 +267,10 @@ class Trainer:
             if self.cancelled:
                 last_path = self._save_last(self.epoch)
                 break
+            if not learned:  # never publish an untrained model as the best one
+                raise TrainingError(f"every training batch was all void (255): there is nothing to learn from, and "
+                                    f"no checkpoint was written. Check that the masks hold class ids (--labels, "
+                                    f"--void) and that the images are labelled")
             self.epoch += 1
             mean_loss = t_epoch_loss / n_epoch_loss if n_epoch_loss else None
             best_path = self._end_epoch(mean_loss) or best_path
