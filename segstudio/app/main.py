@@ -35,7 +35,7 @@ def start_path(path: str | None, settings: Settings) -> str | None:
 def sample_project(settings: Settings) -> str | None:
     """The sample images copied into the settings folder (annotations never go into resources/)."""
     src = samples_dir()
-    if not src.is_dir():
+    if src is None or not src.is_dir():
         return None
     dest = settings.folder / "samples"
     dest.mkdir(parents=True, exist_ok=True)
