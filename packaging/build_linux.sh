@@ -9,6 +9,7 @@
 #   SEGSTUDIO_BUILD_VENV   the build virtual environment (default build/bundle-venv; reused when present)
 #   SEGSTUDIO_TORCH_INDEX  an index to take torch and torchvision from, e.g. https://download.pytorch.org/whl/cpu
 #                          for the CPU-only wheels (about 1.8 GB smaller); default: pip's configured index
+#   SEGSTUDIO_EXTRAS=sam   optional features to bundle (the Segment Anything tool); default none
 #   SEGSTUDIO_TARBALL=1    also write dist/segstudio-VERSION-linux-x86_64.tar.gz
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -22,7 +23,8 @@ fi
 rm -rf build/bundle-wheel
 "$py" -m pip wheel --no-deps -w build/bundle-wheel .
 "$py" -m pip install -c constraints.txt --force-reinstall --no-deps build/bundle-wheel/segstudio-*.whl
-"$py" -m pip install -c constraints.txt build/bundle-wheel/segstudio-*.whl pyinstaller pyinstaller-hooks-contrib
+wheel="$(ls build/bundle-wheel/segstudio-*.whl)"
+"$py" -m pip install -c constraints.txt "$wheel${SEGSTUDIO_EXTRAS:+[$SEGSTUDIO_EXTRAS]}" pyinstaller pyinstaller-hooks-contrib
 "$py" -m PyInstaller --noconfirm --distpath dist --workpath build/pyinstaller packaging/segstudio.spec
 
 share=dist/segstudio/share
