@@ -1,18 +1,17 @@
 import json
 import subprocess
 import sys
-from pathlib import Path
 
 import numpy as np
 
 from segstudio.cli import main
 from segstudio.formats.masks import write_label_png
+from tests import child
 
-REPO = Path(__file__).resolve().parents[1]
 
-
-def run_cli(*args, cwd=REPO):
-    return subprocess.run([sys.executable, "-m", "segstudio", *args], cwd=cwd, capture_output=True, text=True)
+def run_cli(*args, cwd=child.CWD):
+    return subprocess.run([sys.executable, "-m", "segstudio", *args], cwd=cwd, env=child.env(),
+                          capture_output=True, text=True)
 
 
 def _folders(tmp_path):

@@ -3,7 +3,7 @@
 Every module of the installed package is parsed (``ast``), and every import is
 checked, the lazy ones inside functions included: a module may import its own
 layer and the layers below it, never one above.  ``segstudio`` itself,
-``errors`` and ``progress`` sit under everything; ``commands`` are front ends over
+``errors``, ``progress`` and ``assets`` (where the shipped files are) sit under everything; ``commands`` are front ends over
 core/formats/ml; only ``cli`` (and ``__main__``) may reach the app, to launch it.
 core and formats never import Qt or torch; ml never imports Qt.  Module imports
 must not form circles either (a circle is two modules that each need the other:
@@ -34,7 +34,7 @@ FORBIDDEN_THIRD_PARTY = {
 
 def layer_of(module: str) -> str:
     parts = module.split(".")
-    if len(parts) == 1 or parts[1] in ("errors", "progress"):
+    if len(parts) == 1 or parts[1] in ("errors", "progress", "assets"):
         return "base"
     if parts[1] in ("cli", "__main__"):
         return "cli"

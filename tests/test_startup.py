@@ -2,9 +2,8 @@
 
 import subprocess
 import sys
-from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[1]
+from tests import child
 
 PROBE = """
 import sys
@@ -15,7 +14,7 @@ print("LOADED:" + ",".join(heavy))
 
 
 def _loaded(body: str) -> list[str]:
-    r = subprocess.run([sys.executable, "-c", PROBE.format(body=body)], cwd=REPO, capture_output=True, text=True)
+    r = subprocess.run([sys.executable, "-c", PROBE.format(body=body)], cwd=child.CWD, env=child.env(), capture_output=True, text=True)
     assert r.returncode == 0, r.stderr
     line = [ln for ln in r.stdout.splitlines() if ln.startswith("LOADED:")][-1]
     return [m for m in line[len("LOADED:"):].split(",") if m]

@@ -17,6 +17,8 @@ from pathlib import Path
 from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QApplication
 
+from segstudio import __version__
+from segstudio.app import logs
 from segstudio.app.resources import icon, samples_dir
 from segstudio.app.settings import Settings
 from segstudio.app.window import MainWindow
@@ -35,7 +37,7 @@ def start_path(path: str | None, settings: Settings) -> str | None:
 def sample_project(settings: Settings) -> str | None:
     """The sample images copied into the settings folder (annotations never go into resources/)."""
     src = samples_dir()
-    if not src.is_dir():
+    if src is None or not src.is_dir():
         return None
     dest = settings.folder / "samples"
     dest.mkdir(parents=True, exist_ok=True)
@@ -52,6 +54,8 @@ def launch(path: str | None = None, argv: list[str] | None = None, t0: float | N
     app.setOrganizationName("segstudio")
     app.setWindowIcon(icon("segstudio"))
     settings = Settings()
+    logs.setup(settings.folder)
+    logs.log.info("segstudio %s starting%s", __version__, " (bundle)" if getattr(sys, "frozen", False) else "")
     window = MainWindow(settings)
     window.show()
     target = start_path(path, settings)

@@ -265,13 +265,16 @@ class PredictController(QObject):
             dlg.canceled.connect(self.cancel)
             dlg.show()
             self._download = dlg
+        dlg = self._download
         if total > 0:
-            self._download.setRange(0, 1000)
-            self._download.setValue(int(1000 * done / total))
-            self._download.setLabelText(f"Downloading the weights of {what}: "
-                                        f"{done / 1e6:.1f} of {total / 1e6:.1f} MB")
+            dlg.setRange(0, 1000)
+            dlg.setValue(int(1000 * done / total))
+            # a modal progress dialog's setValue processes events: Cancel may have closed it meanwhile
+            if self._download is not dlg:
+                return
+            dlg.setLabelText(f"Downloading the weights of {what}: {done / 1e6:.1f} of {total / 1e6:.1f} MB")
         else:
-            self._download.setLabelText(f"Downloading the weights of {what}: {done / 1e6:.1f} MB")
+            dlg.setLabelText(f"Downloading the weights of {what}: {done / 1e6:.1f} MB")
 
     def _close_download(self) -> None:
         if self._download is not None:

@@ -16,7 +16,6 @@ from PySide6.QtGui import QAction, QActionGroup, QKeySequence
 from PySide6.QtWidgets import (QDockWidget, QFileDialog, QFrame, QLabel, QMainWindow, QMessageBox,
                                QScrollArea, QSlider, QToolBar)
 
-from segstudio import __version__
 from segstudio.app import resources
 from segstudio.app.actions import ACTIONS
 from segstudio.app.canvas.view import CanvasView
@@ -453,8 +452,8 @@ class MainWindow(QMainWindow):
 
     @Slot()
     def show_about(self) -> None:
-        QMessageBox.about(self, "About segstudio",
-                          f"segstudio {__version__}\nPredict, correct and fine-tune segmentation masks.")
+        from segstudio.app.about import AboutDialog
+        AboutDialog(self.settings.folder, self).exec()
 
     # -- drag and drop, recovery, closing --------------------------------------------------------
     def dragEnterEvent(self, e) -> None:

@@ -12,8 +12,8 @@ cancel bumps the generation, so older results are dropped).
 from __future__ import annotations
 
 import itertools
+import logging
 import threading
-import traceback
 from dataclasses import dataclass
 from typing import Any, Callable
 
@@ -85,8 +85,8 @@ class Job(QRunnable):
         except MemoryError:
             self.signals.error.emit("out of memory; try a smaller model, the CPU, or a smaller image")
             self.signals.finished.emit("failed")
-        except Exception as e:  # a bug: show it rather than lose it
-            traceback.print_exc()
+        except Exception as e:  # a bug: show it rather than lose it (and keep it in the log)
+            logging.getLogger("segstudio").exception("background job %r failed", self.kind)
             self.signals.error.emit(f"unexpected error ({type(e).__name__}: {e}); please report it")
             self.signals.finished.emit("failed")
 

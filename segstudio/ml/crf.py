@@ -85,7 +85,7 @@ def crf_inference(image: np.ndarray, probs: np.ndarray, params: CRFParams = CRFP
     d.setUnaryEnergy(np.ascontiguousarray(unary, dtype=np.float32))
     d.addPairwiseGaussian(sxy=max(params.gaussian_sxy * scale, 0.5), compat=params.gaussian_compat)
     d.addPairwiseBilateral(sxy=max(params.bilateral_sxy * scale, 0.5), srgb=params.bilateral_srgb,
-                           rgbim=np.ascontiguousarray(image[:, :, :3], dtype=np.uint8),
+                           rgbim=np.require(image[:, :, :3], np.uint8, ["C", "W"]),  # pydensecrf needs writable
                            compat=params.bilateral_compat)
     q = d.inference(int(params.iterations))
     return np.asarray(q, dtype=np.float32).reshape(K, H, W)

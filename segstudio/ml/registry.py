@@ -1,4 +1,8 @@
-"""The model registry: one small JSON card per model in the repository's ``models/`` folder.
+"""The model registry: one small JSON card per model in the ``models/`` folder.
+
+The folder is the repository's top-level ``models/``; installed copies of
+segstudio carry it as package data (``segstudio.assets``).  Every ``*.json``
+in it is a card.
 
 A card names the torchvision builder and weights, the task, which state-dict
 keys form the class-dependent heads (replaced for a custom class count),
@@ -26,14 +30,15 @@ _REQUIRED = ("name", "task", "builder", "weights", "head_keys")
 
 
 def models_dir() -> Path:
-    """The folder of model cards: ``models/`` beside the ``segstudio`` package."""
-    import segstudio
+    """The folder of model cards: packaged with segstudio, or ``models/`` in a source checkout."""
+    from segstudio.assets import asset_dir, searched
 
-    folder = Path(segstudio.__file__).resolve().parent.parent / "models"
-    if not folder.is_dir():
+    folder = asset_dir("models")
+    if folder is None:
         raise ModelError(
-            f"the model cards folder {folder} is missing; it ships with segstudio's source "
-            f"(reinstall segstudio from a full checkout, e.g. pip install -e .)")
+            f"the model cards folder is missing from this segstudio installation (looked in "
+            f"{searched('models')}); reinstall segstudio (pip install segstudio, or pip install . "
+            f"from a full checkout)")
     return folder
 
 

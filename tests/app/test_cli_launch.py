@@ -4,16 +4,16 @@ from __future__ import annotations
 
 import subprocess
 import sys
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[2]
+from tests import child
 
 
 def test_help_does_not_import_qt_or_torch():
     code = ("import sys\nfrom segstudio.cli import main\n"
             "try:\n    main(['--help'])\nexcept SystemExit:\n    pass\n"
             "print('LOADED', 'PySide6' in sys.modules, 'torch' in sys.modules)")
-    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=60)
+    out = subprocess.run([sys.executable, "-c", code], cwd=child.CWD, env=child.env(), capture_output=True, text=True,
+                         timeout=60)
     assert "segstudio [PATH]" in out.stdout
     assert "LOADED False False" in out.stdout
 
@@ -32,14 +32,14 @@ def test_path_or_nothing_launches_the_app(monkeypatch):
 
 def test_segstudio_path_opens_the_window_on_a_folder(image_folder, config_dir):
     import os
-    env = dict(os.environ, QT_QPA_PLATFORM="offscreen", SEGSTUDIO_CONFIG_DIR=str(config_dir),
-               SEGSTUDIO_EXIT_AFTER_SHOW="1")
-    out = subprocess.run([sys.executable, "-m", "segstudio", str(image_folder / "img1.png")], cwd=ROOT,
+    env = child.env(QT_QPA_PLATFORM="offscreen", SEGSTUDIO_CONFIG_DIR=str(config_dir),
+                    SEGSTUDIO_EXIT_AFTER_SHOW="1")
+    out = subprocess.run([sys.executable, "-m", "segstudio", str(image_folder / "img1.png")], cwd=child.CWD,
                          env=env, capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stderr
     assert "image img1; torch loaded False" in out.stdout
     # no argument: the last folder is opened again
-    out = subprocess.run([sys.executable, "-m", "segstudio"], cwd=ROOT, env=env, capture_output=True,
+    out = subprocess.run([sys.executable, "-m", "segstudio"], cwd=child.CWD, env=env, capture_output=True,
                          text=True, timeout=120)
     assert "image img0;" in out.stdout, out.stdout + out.stderr
 

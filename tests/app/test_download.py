@@ -104,3 +104,14 @@ def test_cancel_in_the_download_dialog_leaves_no_partial_file(window, qtbot, wei
     assert not weights_server.exists()
     assert not list(weights_server.parent.glob("*.part"))
     assert window.document.doc.status == "unlabelled"
+
+
+def test_cancel_handled_inside_the_progress_update_is_not_an_error(window):
+    # A modal QProgressDialog processes events in setValue: a queued Cancel can close it there.
+    p = window.predictor
+    p._show_download(0, 100, "lraspp")
+    dlg = p._download
+    real = dlg.setValue
+    dlg.setValue = lambda v: (real(v), p._close_download())
+    p._show_download(50, 100, "lraspp")          # must not touch the closed dialog
+    assert p._download is None

@@ -12,9 +12,9 @@ from PIL import Image
 
 from segstudio.cli import main
 from segstudio.formats.project import Project
+from tests import child
 from tests.formats.io_data import make_project, write_image
 
-REPO = Path(__file__).resolve().parents[2]
 
 
 def test_export_all_formats_and_overwrite(tmp_path, capsys):
@@ -80,10 +80,12 @@ def test_import_coco_round_trip_and_bad_map(tmp_path, capsys):
 def test_help_lists_commands_without_heavy_imports():
     code = ("import sys; from segstudio.cli import build_parser; build_parser().format_help(); "
             "print(json.dumps([m for m in ('torch', 'PySide6', 'pycocotools') if m in sys.modules]))")
-    out = subprocess.run([sys.executable, "-c", "import json; " + code], cwd=REPO, capture_output=True, text=True)
+    out = subprocess.run([sys.executable, "-c", "import json; " + code], cwd=child.CWD, env=child.env(), capture_output=True,
+                         text=True)
     assert out.returncode == 0, out.stderr
     assert json.loads(out.stdout) == []
-    help_text = subprocess.run([sys.executable, "-m", "segstudio", "--help"], cwd=REPO, capture_output=True,
+    help_text = subprocess.run([sys.executable, "-m", "segstudio", "--help"], cwd=child.CWD, env=child.env(),
+                               capture_output=True,
                                text=True).stdout
     assert "import" in help_text and "export" in help_text
 

@@ -16,8 +16,8 @@ from segstudio.core.annotation import Annotation, Instance
 from segstudio.core.labels import LabelSet
 from segstudio.errors import ProjectError
 from segstudio.formats.project import PROJECT_FILE, Project
+from tests import child
 
-REPO = Path(__file__).resolve().parents[2]
 
 
 def make_folder(root: Path, names=("a.jpg", "b.png", "sub/c.png"), size=(24, 32)):
@@ -202,7 +202,7 @@ CHILD = textwrap.dedent("""
 
 
 def _spawn(root, mode):
-    return subprocess.Popen([sys.executable, "-c", CHILD.format(repo=str(REPO)), str(root), mode],
+    return subprocess.Popen([sys.executable, "-c", CHILD.format(repo=str(child.PKG_ROOT)), str(root), mode],
                             stdout=subprocess.PIPE, text=True)
 
 

@@ -25,6 +25,15 @@ def test_crf_improves_a_blurred_prediction(case):
     assert after < 0.3 * before
 
 
+def test_read_only_image_is_refined(case):
+    # decoded images can be read-only buffers (the small-image path hands them to pydensecrf as is)
+    rgb, gt, probs = case
+    frozen = rgb.copy()
+    frozen.flags.writeable = False
+    out = refine(frozen, probs, params=CRFParams(max_side=0))
+    assert (out == refine(rgb, probs, params=CRFParams(max_side=0))).all()
+
+
 def test_pruned_capped_crf_agrees_with_full_crf():
     rgb, gt = scene(300, 400, seed=4)
     probs = soft_prediction(gt, stride=16, seed=4)

@@ -2,9 +2,8 @@
 
 import subprocess
 import sys
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[2]
+from tests import child
 
 
 def test_no_torch_on_import():
@@ -12,5 +11,5 @@ def test_no_torch_on_import():
             "segstudio.commands.predict, segstudio.commands.models, segstudio.cli; "
             "segstudio.cli.build_parser(); "
             "print(sorted(m for m in ('torch', 'torchvision', 'PySide6', 'pydensecrf') if m in sys.modules))")
-    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)
+    out = subprocess.run([sys.executable, "-c", code], cwd=child.CWD, env=child.env(), capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"

@@ -57,9 +57,12 @@ def test_unknown_model_lists_known_ones():
 
 
 def test_missing_models_folder_is_a_clear_error(tmp_path, monkeypatch):
+    from segstudio import assets
+
     (tmp_path / "segstudio").mkdir()
     monkeypatch.setattr(segstudio, "__file__", str(tmp_path / "segstudio" / "__init__.py"))
-    with pytest.raises(ModelError, match="model cards folder"):
+    monkeypatch.setattr(assets, "packaged_dir", lambda name: None)
+    with pytest.raises(ModelError, match="model cards folder is missing.*reinstall"):
         registry.list_cards()
 
 

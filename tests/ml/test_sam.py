@@ -245,10 +245,11 @@ def test_embedding_cache_is_bounded_by_bytes_lru():
 def test_the_sam_modules_load_neither_torch_nor_segment_anything():
     """The window imports the tool and its controller at start-up: they must stay light."""
     import subprocess
-    from pathlib import Path
+
+    from tests import child
     code = ("import sys; import segstudio.ml.sam, segstudio.ml.sam_cache, segstudio.ml.sam_edit, "
             "segstudio.app.tools.sam, segstudio.app.sam_controller; segstudio.ml.sam.is_available(); "
             "print(sorted(m for m in ('torch', 'torchvision', 'segment_anything') if m in sys.modules))")
-    out = subprocess.run([sys.executable, "-c", code], cwd=Path(__file__).resolve().parents[2],
+    out = subprocess.run([sys.executable, "-c", code], cwd=child.CWD, env=child.env(),
                          capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"

@@ -8,6 +8,7 @@ import numpy as np
 from PIL import Image
 
 from segstudio.cli import main
+from tests import child
 from tests.ml.training_data import make_mask_folders
 
 ARGS = ["--model", "lraspp_mobilenet_v3_large", "--weights", "none", "--batch-size", "2", "--crop", "48",
@@ -72,22 +73,19 @@ def test_finetune_input_errors_exit_with_2(tmp_path, capsys):
 
 
 def test_ctrl_c_cancels_at_a_batch_boundary_and_saves_last(tmp_path):
-    import os
     import signal
     import subprocess
     import sys
     import time
-    from pathlib import Path
 
     from segstudio.ml.training.checkpoint import load_checkpoint
 
-    root = Path(__file__).resolve().parents[2]
     images, masks, labels = make_mask_folders(tmp_path / "data", n=6)
     out = tmp_path / "run"
     proc = subprocess.Popen([sys.executable, "-m", "segstudio", "finetune", str(images), "--masks", str(masks),
                              "--labels", str(labels), "--void", "3", "--epochs", "500", "--out", str(out)] + ARGS,
-                            cwd=root, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            env=dict(os.environ, PYTHONPATH=str(root)))
+                            cwd=child.CWD, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            env=child.env())
     try:
         deadline = time.monotonic() + 120
         while not (out / "metrics.jsonl").exists() and time.monotonic() < deadline and proc.poll() is None:

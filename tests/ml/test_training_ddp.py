@@ -3,29 +3,27 @@
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
-from pathlib import Path
 
 import torch
 
 from segstudio.ml.training.checkpoint import load_checkpoint
+from tests import child
 from tests.ml.training_data import make_mask_folders
 
-ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_torchrun_two_processes_on_cpu_writes_a_normal_checkpoint(tmp_path):
     images, masks, labels = make_mask_folders(tmp_path / "data", n=10, size=64)
     out = tmp_path / "run"
-    env = dict(os.environ, PYTHONPATH=str(ROOT), OMP_NUM_THREADS="1")
+    env = child.env(OMP_NUM_THREADS="1")
     cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2",
            "-m", "segstudio", "finetune", str(images), "--masks", str(masks), "--labels", str(labels),
            "--void", "3", "--model", "lraspp_mobilenet_v3_large", "--weights", "none", "--epochs", "2",
            "--batch-size", "2", "--crop", "48", "--workers", "0", "--device", "cpu", "--val-fraction", "0.2",
            "--out", str(out)]
-    proc = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=240)
+    proc = subprocess.run(cmd, cwd=child.CWD, env=env, capture_output=True, text=True, timeout=240)
     assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-4000:]
     # rank 0 alone logs: one summary line, one line per epoch
     assert proc.stdout.count("fine-tuning lraspp_mobilenet_v3_large") == 1
