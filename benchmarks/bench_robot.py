@@ -34,7 +34,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _robot_data import load_cases  # noqa: E402
 
 AFTER = (0, 1, 3, 5, 10, 20)
-SMART = ("correct", "superpixel", "scribble")
+SMART = ("correct", "superpixel", "scribble", "sam")
 
 
 def summarise(results, max_clicks: int) -> dict:
@@ -107,20 +107,26 @@ def main() -> int:
     ap.add_argument("--json", help="write the figures here")
     ap.add_argument("--resize", type=int,
                     help="the model's working size (short side, px); default: what the checkpoint says")
-    ap.add_argument("--tools", default="brush,fill,oracle," + ",".join(SMART), help="comma-separated tools")
+    ap.add_argument("--tools", default="brush,fill,oracle,correct,superpixel,scribble", help="comma-separated tools")
     ap.add_argument("--max-clicks", type=int, default=20)
     ap.add_argument("--tolerance", type=float, help="smart tools' tolerance (default: SmartParams')")
     ap.add_argument("--large", default="6000x4000", help="time clicks on the first image scaled to WxH "
                     "('none' to skip)")
     ap.add_argument("--large-clicks", type=int, default=5)
+    ap.add_argument("--sam", metavar="WEIGHTS", help="also Segment Anything (segstudio[sam]): 'default' "
+                    "(downloaded once) or a checkpoint file; --sam-variant picks the model")
+    ap.add_argument("--sam-variant", default="vit_b")
     ap.add_argument("--device", default="cpu")
     ap.add_argument("--no-check", action="store_true", help="skip the per-click undo/redo/invariant check")
     args = ap.parse_args()
 
     from segstudio.core.smart import SmartParams
-    from segstudio.ml.robot import MAX_CLICKS, ROBOT_TOOLS, run_robot
+    from segstudio.ml.robot import MAX_CLICKS, ROBOT_TOOLS, run_robot, sam_robot_tool
 
     tools = [t for t in args.tools.split(",") if t]
+    if args.sam:
+        ROBOT_TOOLS["sam"] = sam_robot_tool(args.sam_variant, args.sam)
+        tools.append("sam")
     unknown = [t for t in tools if t not in ROBOT_TOOLS]
     if unknown:
         print(f"error: unknown tools {unknown}; choose from {', '.join(ROBOT_TOOLS)}", file=sys.stderr)

@@ -24,7 +24,8 @@ The tools are entries of ``ROBOT_TOOLS`` (name -> ``RobotTool``): ``brush``
 (one disc dab of radius 16, what a person has without smart tools), ``fill``
 (the app's flood fill from the click), ``oracle`` (the whole chosen error
 region fixed: the limit for one click per region) and the smart tools.  A
-new tool is one entry: ``ROBOT_TOOLS["sam"] = RobotTool(click=fn, prepare=embed)``.
+new tool is one entry: ``ROBOT_TOOLS["sam"] = RobotTool(click=fn, prepare=embed)`` (as
+``sam_robot_tool`` makes for Segment Anything).
 
     from segstudio.ml.robot import run_robot
     result = run_robot(prediction, gt, "correct", image=rgb, memory=memory)
@@ -215,6 +216,23 @@ ROBOT_TOOLS: dict[str, RobotTool] = {
                             about="the superpixel under the click"),
     "scribble": RobotTool(_scribble, needs=("image", "memory"), about="a scribble dot spread by a dense CRF"),
 }
+
+
+def sam_robot_tool(variant: str = "vit_b", weights: str = "default", loaded=None) -> RobotTool:
+    """Segment Anything as a robot tool (one positive click at the robot's point; the image's
+    embedding is computed in ``prepare``, as the app computes it when an image opens).  Register
+    it with ``ROBOT_TOOLS["sam"] = sam_robot_tool(...)``; it needs ``segstudio[sam]``."""
+    from segstudio.ml.sam_edit import SamClickTool, sam_edit
+
+    sam = SamClickTool(variant, weights, loaded=loaded)
+
+    def prepare(scene: RobotScene) -> None:
+        scene.cache["sam"] = sam.session(scene.image)
+
+    def click(scene: RobotScene, c: Click):
+        return sam_edit(scene.doc, scene.cache["sam"], [c.point], class_id=c.class_id,
+                        keep_user=scene.params.keep_user)
+    return RobotTool(click, prepare=prepare, needs=("image",), about="Segment Anything, one positive click")
 
 
 def get_tool(tool: str | RobotTool | ClickFn) -> tuple[str, RobotTool]:

@@ -103,3 +103,15 @@ def test_smart_tools_on_a_scene_the_model_half_knew():
     assert res["brush"].noc(1.0) > 1  # a disc cannot match the square
     with pytest.raises(EditError, match="needs the image"):
         run_robot(pred, gt, "superpixel", memory=memory)
+
+
+def test_segment_anything_registers_as_one_entry(monkeypatch):
+    from segstudio.ml.robot import sam_robot_tool
+    from tests.ml.sam_tiny import sample_image, tiny_loaded
+
+    image = sample_image()
+    gt = np.zeros(image.shape[:2], np.uint8)
+    gt[12:36, 17:35] = 1  # the red square of the sample image
+    monkeypatch.setitem(ROBOT_TOOLS, "sam", sam_robot_tool(loaded=tiny_loaded(seed=1)))
+    r = run_robot(np.zeros_like(gt), gt, "sam", image=image, max_clicks=3)  # undo and invariant checked
+    assert len(r.clicks) == 3 and len(r.pixel_accuracy) == 4
