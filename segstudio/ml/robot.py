@@ -23,7 +23,10 @@ NoC@90 / NoC@95 are the clicks needed to reach 90 % / 95 % pixel accuracy
 The tools are entries of ``ROBOT_TOOLS`` (name -> ``RobotTool``): ``brush``
 (one disc dab of radius 16, what a person has without smart tools), ``fill``
 (the app's flood fill from the click), ``oracle`` (the whole chosen error
-region fixed: the limit for one click per region) and the smart tools.  A
+region fixed: the limit for one click per region) and the smart tools:
+``correct`` (click to correct), ``superpixel`` (the superpixels, 16 px, under
+a dab of the brush's radius) and ``scribble`` (a dot stroke spread by the CRF
+and accepted at once).  A
 new tool is one entry: ``ROBOT_TOOLS["sam"] = RobotTool(click=fn, prepare=embed)`` (as
 ``sam_robot_tool`` makes for Segment Anything).
 
@@ -51,7 +54,7 @@ from segstudio.core.smart import SmartParams
 from segstudio.errors import EditError
 
 BRUSH_RADIUS = 16
-SUPERPIXEL_SIZE = 16   # the superpixel tool's size for the robot (the app's follows the zoom)
+SUPERPIXEL_SIZE = 16   # the superpixel brush's size for the robot (the app's follows the zoom)
 MAX_CLICKS = 20
 
 
@@ -197,7 +200,7 @@ def _superpixel_prepare(scene: RobotScene) -> None:
 
 def _superpixel(scene: RobotScene, click: Click):
     from segstudio.core.superpixels import superpixel_paint
-    return superpixel_paint(scene.doc, scene.cache["superpixels"], click.point, click.point, 0.0,
+    return superpixel_paint(scene.doc, scene.cache["superpixels"], click.point, click.point, BRUSH_RADIUS,
                             click.class_id, scene.params)
 
 
@@ -211,9 +214,10 @@ ROBOT_TOOLS: dict[str, RobotTool] = {
     "brush": RobotTool(_brush, about=f"one disc dab of radius {BRUSH_RADIUS} px"),
     "fill": RobotTool(_fill, about="flood fill of the clicked class region"),
     "oracle": RobotTool(_oracle, about="the whole chosen error region (the limit for one click per region)"),
-    "correct": RobotTool(_correct, prepare=_correct_prepare, needs=("image", "memory"), about="click to correct with the model"),
+    "correct": RobotTool(_correct, prepare=_correct_prepare, needs=("image", "memory"),
+                         about="click to correct with the model"),
     "superpixel": RobotTool(_superpixel, prepare=_superpixel_prepare, needs=("image",),
-                            about="the superpixel under the click"),
+                            about=f"the superpixels under a dab of radius {BRUSH_RADIUS} px"),
     "scribble": RobotTool(_scribble, needs=("image", "memory"), about="a scribble dot spread by a dense CRF"),
 }
 
