@@ -38,6 +38,11 @@ TOOLS = [  # name, text, key, tip
     ("eyedropper", "Eye&dropper", "K", "Click to take the class under the pointer"),
     ("sam", "&Segment Anything", "S", "Click the object, right-click background, drag a box; Enter accepts, "
      "Esc drops (needs segstudio[sam])"),
+    ("correct", "&Click to correct", "C",
+     "Click a wrong area: it takes the current class as far as the model agrees (tolerance: , and .)"),
+    ("superpixel", "Superpi&xel brush", "X", "Click or drag to paint whole superpixels; their size follows the zoom"),
+    ("scribble", "Sc&ribble", "R", "Draw strokes of one or more classes; a dense CRF spreads them: "
+     "Enter accepts, Esc drops"),
 ]
 SAM_VARIANTS = [("vit_b", "ViT-B: fastest"), ("vit_l", "ViT-L"), ("vit_h", "ViT-H: best, slowest")]
 
@@ -71,6 +76,10 @@ ACTIONS: list[ActionSpec] = [
       checkable=True, tip="Off: pixels painted by hand keep their labels, as when a prediction is accepted"),
     *[A(f"sam_{v}", f"Segment Anything model: {t}", "&Tools", "sam.set_variant", arg=v, checkable=True,
         group="sam_variant") for v, t in SAM_VARIANTS],
+    A("tolerance_down", "Narrower smart corrections", "&Tools", "smart.change_tolerance", (",",), arg=-0.1,
+      tip="Click to correct and scribbles take in fewer pixels"),
+    A("tolerance_up", "Wider smart corrections", "&Tools", "smart.change_tolerance", (".",), arg=0.1,
+      tip="Click to correct and scribbles take in more pixels"),
     *[A(f"class_{i}", f"Class {i}" if i else "Background", "&Labels", "select_class", (str(i),), arg=i)
       for i in range(10)],
     A("fit", "&Fit to window", "&View", "canvas.fit", ("Ctrl+0", "F"), toolbar=True, icon="fit"),
@@ -96,4 +105,6 @@ CANVAS_KEYS = [
     ("Esc", "Cancel the polygon"),
     ("Click / right-click / drag", "Segment Anything: object point / background point / box"),
     ("Enter / Esc", "Segment Anything: accept the mask (one undo step) / drop it"),
+    ("Enter", "Accept the scribble's preview"),
+    ("Esc", "Drop the scribble"),
 ]

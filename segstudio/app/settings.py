@@ -24,6 +24,7 @@ DEFAULTS = {
     "autosave_seconds": 30,
     "sam_variant": "vit_b",     # Segment Anything model: vit_b, vit_l or vit_h
     "sam_weights": "default",   # "default" (downloaded once) or a checkpoint file
+    "smart_tolerance": 0.6,
 }
 
 

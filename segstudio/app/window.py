@@ -26,11 +26,13 @@ from segstudio.app.panels.images import ImageListPanel
 from segstudio.app.panels.instances import InstancePanel
 from segstudio.app.panels.labels import LabelPanel
 from segstudio.app.panels.model import ModelPanel
+from segstudio.app.panels.smart import SmartPanel
 from segstudio.app.panels.statusbar import StatusBar
 from segstudio.app.panels.train_panel import TrainPanel
 from segstudio.app.predict import PredictController
 from segstudio.app.sam_controller import SamController
 from segstudio.app.settings import Settings
+from segstudio.app.smart import SmartSession
 from segstudio.app.train import TrainController
 from segstudio.app.wheel import scroll_not_spin
 from segstudio.app.tools import TOOL_CLASSES, ToolState
@@ -59,12 +61,16 @@ class MainWindow(QMainWindow):
         self.instances = InstancePanel()
         self.model = ModelPanel()
         self.train = TrainPanel()
+        self.smart_panel = SmartPanel()
         docks = [self._dock("Images", self.images, Qt.DockWidgetArea.LeftDockWidgetArea),
                  self._dock("Model", self._scrolling(self.model), Qt.DockWidgetArea.LeftDockWidgetArea),
                  self._dock("Labels", self.labels, Qt.DockWidgetArea.RightDockWidgetArea),
                  self._dock("Instances", self.instances, Qt.DockWidgetArea.RightDockWidgetArea)]
         train_dock = self._dock("Train", self._scrolling(self.train), Qt.DockWidgetArea.LeftDockWidgetArea)
         self.tabifyDockWidget(docks[1], train_dock)
+        smart_dock = self._dock("Smart tools", self.smart_panel, Qt.DockWidgetArea.RightDockWidgetArea)
+        self.tabifyDockWidget(docks[3], smart_dock)
+        docks[3].raise_()
         docks[1].raise_()
         self.resizeDocks(docks, [405, 405, 250, 250], Qt.Orientation.Horizontal)
         self.resizeDocks(docks, [260, 440, 420, 220], Qt.Orientation.Vertical)
@@ -74,6 +80,8 @@ class MainWindow(QMainWindow):
         self.io = IOController(self.document, self.settings, self)
         self.training = TrainController(self.train, before_start=self._save_before_training, parent=self)
         self.sam = SamController(self.document, self.settings, lambda key: self.images.neighbour(key, 1), self)
+        self.smart = SmartSession(self.document, self.smart_panel, self.settings, self)
+        self.state.smart = self.smart
         self.actions_by_name: dict[str, QAction] = {}
         self._build_actions()
         self._connect()
@@ -182,6 +190,10 @@ class MainWindow(QMainWindow):
             lambda keep, others: self._edit(edits.merge_instances, "merge instances", keep, others))
         self.canvas.hovered.connect(self._on_hover)
         self.canvas.zoom_changed.connect(self.status.show_zoom)
+        self.canvas.zoom_changed.connect(self.smart.set_zoom)
+        self.smart.preview_changed.connect(lambda boxes: [self.canvas.update(self.canvas.box_to_widget(b))
+                                                          for b in boxes])
+        self.smart.message_shown.connect(lambda text: self.status.showMessage(text, 8000))
         self.predictor.error.connect(lambda msg: self.show_error("Prediction failed", msg))
         self.io.failed.connect(lambda msg: self.show_error("Import/export failed", msg))
         self.io.imported.connect(self.open_path)
@@ -491,4 +503,5 @@ class MainWindow(QMainWindow):
         self.settings.sync()
         self.predictor.shutdown()
         self.sam.shutdown()
+        self.smart.shutdown()
         super().closeEvent(e)

@@ -12,7 +12,17 @@ most ``MAX_SIDE``, never larger than the model's working resolution):
   log(C) (0 = certain, 1 = uniform) × 255.
 
 With K = 3 and ``MAX_SIDE`` = 320 that is at most 320×320×7 bytes = 700 KB
-before compression, whatever the image size.  Full-resolution values inside a
+before compression, whatever the image size.
+
+When the model has at most ``FULL_MAX_CLASSES`` label ids it also keeps
+``logp`` uint8 (C, h, w): every class's probability as −ln p × ``LOGP_SCALE``
+(255, read back as 0, for p ≤ e^−16), with ``logp_ids`` uint8 (C,) the label id of each row.
+Click-to-correct needs it: the classes people correct most are rare ones the
+model never ranks in its top 3 (CamVid's cyclists: p ≈ 0.015 on them against
+0.002 around, ranked 6th), and their low but raised probability is the
+signal.  That adds at most 24×320×320 bytes = 2.4 MB before compression
+(CamVid's 11 classes at LR-ASPP's 256×192: 540 KB); a memory without it (more
+classes, or saved before) answers from the top K.  Full-resolution values inside a
 box are interpolated on demand (``class_prob``, ``top_class``), so a tool's
 work is bounded by the box it touches, not by the image.
 """
@@ -31,6 +41,10 @@ from segstudio.errors import FormatError
 
 MAX_SIDE = 320
 TOP_K = 3
+FULL_MAX_CLASSES = 24   # keep every class's log-probability up to this many label ids
+LOGP_SCALE = 16.0       # logp = −ln p × LOGP_SCALE, clipped to 255 (which reads back as 0)
+_LOGP_LUT = np.exp(-np.arange(256, dtype=np.float32) / LOGP_SCALE).astype(np.float32)
+_LOGP_LUT[255] = 0.0
 _ARRAYS = ("classes", "probs", "entropy", "size")
 
 
@@ -48,6 +62,8 @@ class PredictionMemory:
     entropy: np.ndarray           # uint8 (h, w), normalised entropy × 255
     size: tuple[int, int]         # (H, W) of the image
     model: str = ""               # "name@version" that predicted it
+    logp: np.ndarray | None = None      # uint8 (C, h, w): −ln p × LOGP_SCALE of every class, or None
+    logp_ids: np.ndarray | None = None  # uint8 (C,): the label id of each ``logp`` row
 
     def __post_init__(self) -> None:
         self.size = (int(self.size[0]), int(self.size[1]))
@@ -58,6 +74,14 @@ class PredictionMemory:
                               f"probs {p.dtype}{p.shape}, entropy {e.dtype}{e.shape}")
         if min(self.size) < 1:
             raise FormatError(f"prediction memory: bad image size {self.size}")
+        if (self.logp is None) != (self.logp_ids is None):
+            raise FormatError("prediction memory: logp and logp_ids come together")
+        if self.logp is not None:
+            lp, li = self.logp, np.asarray(self.logp_ids).reshape(-1)
+            if lp.dtype != np.uint8 or lp.ndim != 3 or lp.shape[1:] != e.shape or li.size != lp.shape[0]:
+                raise FormatError(f"prediction memory: inconsistent logp {lp.dtype}{lp.shape} for "
+                                  f"{li.size} class ids")
+            self.logp_ids = li.astype(np.uint8)
 
     # -- making one ------------------------------------------------------------
     @classmethod
@@ -88,9 +112,13 @@ class PredictionMemory:
         k = max(1, min(int(k), probs.shape[0]))
         order = np.argsort(-probs, axis=0, kind="stable")[:k]
         top = np.take_along_axis(probs, order, axis=0)
+        logp = logp_ids = None
+        if probs.shape[0] <= FULL_MAX_CLASSES:
+            logp = np.rint(np.clip(-np.log(np.clip(probs, 1e-30, 1.0)) * LOGP_SCALE, 0, 255)).astype(np.uint8)
+            logp_ids = class_ids.clip(0, VOID_ID).astype(np.uint8)
         return cls(class_ids[order].clip(0, VOID_ID).astype(np.uint8),
                    np.rint(np.clip(top, 0, 1) * 255).astype(np.uint8),
-                   np.rint(np.clip(ent, 0, 1) * 255).astype(np.uint8), size, model)
+                   np.rint(np.clip(ent, 0, 1) * 255).astype(np.uint8), size, model, logp, logp_ids)
 
     # -- what it tells ------------------------------------------------------------
     @property
@@ -103,7 +131,8 @@ class PredictionMemory:
 
     @property
     def nbytes(self) -> int:
-        return self.classes.nbytes + self.probs.nbytes + self.entropy.nbytes
+        return (self.classes.nbytes + self.probs.nbytes + self.entropy.nbytes
+                + (self.logp.nbytes if self.logp is not None else 0))
 
     def margin(self) -> np.ndarray:
         """float32 (h, w) in 0..1: top-1 minus top-2 probability (1 where K = 1)."""
@@ -148,9 +177,7 @@ class PredictionMemory:
         if y1 <= y0 or x1 <= x0:
             return np.zeros((max(0, y1 - y0), max(0, x1 - x0)), np.float32)
         ys, xs, sl = self._grid_box(box)
-        plane = ((self.classes[(slice(None),) + sl] == class_id) * self.probs[(slice(None),) + sl]).sum(0)
-        plane = plane.astype(np.float32) / 255.0
-        return _bilinear(plane, ys, xs)
+        return _bilinear(self.class_plane(class_id, sl), ys, xs)
 
     def top_class(self, box: Box | None = None) -> np.ndarray:
         """uint8 (y1 - y0, x1 - x0): the most probable label id at each pixel of ``box``
@@ -160,6 +187,65 @@ class PredictionMemory:
         grid = self.classes[0][sl]
         return grid[np.rint(ys).astype(np.intp)[:, None], np.rint(xs).astype(np.intp)[None, :]]
 
+    def class_plane(self, class_id: int, window: tuple[slice, slice] | None = None) -> np.ndarray:
+        """float32 (h, w) on the grid (or its ``window``): the probability of ``class_id`` -- from
+        ``logp`` when kept, else from the top K (0 where the class is not among them)."""
+        sl = window or (slice(None), slice(None))
+        if self.logp is not None:
+            rows = np.flatnonzero(self.logp_ids == class_id)
+            if rows.size == 0:
+                return np.zeros(self.entropy[sl].shape, np.float32)
+            out = _LOGP_LUT[self.logp[(int(rows[0]),) + sl]]
+            for r in rows[1:]:
+                out = out + _LOGP_LUT[self.logp[(int(r),) + sl]]
+            return out
+        match = self.classes[(slice(None),) + sl] == class_id
+        return (match * self.probs[(slice(None),) + sl]).sum(0, dtype=np.float32) / 255.0
+
+    def top_prob_plane(self) -> np.ndarray:
+        """float32 (h, w) on the grid: the probability of the most probable class."""
+        return self.probs[0].astype(np.float32) / 255.0
+
+    def cell_of(self, y: float, x: float) -> tuple[int, int]:
+        """The grid cell (row, column) holding full-resolution pixel (row ``y``, column ``x``)."""
+        (H, W), (gh, gw) = self.size, self.grid
+        return (min(gh - 1, max(0, int((y + 0.5) * gh / H))), min(gw - 1, max(0, int((x + 0.5) * gw / W))))
+
+    def cell_box(self, grid_box: Box) -> Box:
+        """The full-resolution pixels covered by grid cells ``grid_box`` (y0, x0, y1, x1)."""
+        (H, W), (gh, gw) = self.size, self.grid
+        gy0, gx0, gy1, gx1 = grid_box
+        return (int(math.floor(gy0 * H / gh)), int(math.floor(gx0 * W / gw)),
+                min(H, int(math.ceil(gy1 * H / gh))), min(W, int(math.ceil(gx1 * W / gw))))
+
+    def cell_centres(self) -> tuple[np.ndarray, np.ndarray]:
+        """Full-resolution (rows, columns) of the grid cells' centres, to sample a class map on the grid."""
+        (H, W), (gh, gw) = self.size, self.grid
+        rows = np.minimum(H - 1, ((np.arange(gh) + 0.5) * H / gh).astype(np.intp))
+        cols = np.minimum(W - 1, ((np.arange(gw) + 0.5) * W / gw).astype(np.intp))
+        return rows, cols
+
+    def sample(self, plane: np.ndarray, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
+        """float32 (len(rows), len(cols)): a grid plane (h, w) sampled bilinearly at full-resolution
+        pixel coordinates ``rows`` × ``cols`` (floats; integer = pixel centre), e.g. a reduced copy's."""
+        (H, W), (gh, gw) = self.size, self.grid
+        ys = np.clip((np.asarray(rows, np.float64) + 0.5) * (gh / H) - 0.5, 0, gh - 1)
+        xs = np.clip((np.asarray(cols, np.float64) + 0.5) * (gw / W) - 0.5, 0, gw - 1)
+        if ys.size == 0 or xs.size == 0:
+            return np.zeros((ys.size, xs.size), np.float32)
+        gy0, gx0 = int(ys.min()), int(xs.min())
+        gy1, gx1 = min(gh, int(ys.max()) + 2), min(gw, int(xs.max()) + 2)
+        return _bilinear(np.asarray(plane, np.float32)[gy0:gy1, gx0:gx1], ys - gy0, xs - gx0)
+
+    def upsample(self, plane: np.ndarray, box: Box | None = None) -> np.ndarray:
+        """float32 (y1 - y0, x1 - x0): a grid plane (h, w) sampled bilinearly at the pixels of ``box``."""
+        box = self._clip_box(box)
+        y0, x0, y1, x1 = box
+        if y1 <= y0 or x1 <= x0:
+            return np.zeros((max(0, y1 - y0), max(0, x1 - x0)), np.float32)
+        ys, xs, sl = self._grid_box(box)
+        return _bilinear(np.asarray(plane, np.float32)[sl], ys, xs)
+
     def uncertainty_at(self, box: Box | None = None) -> np.ndarray:
         """float32 (y1 - y0, x1 - x0): the normalised entropy at each pixel of ``box`` (bilinear)."""
         box = self._clip_box(box)
@@ -168,8 +254,11 @@ class PredictionMemory:
 
     # -- storage (the project store writes these arrays; see formats.project) -------
     def to_arrays(self) -> dict[str, np.ndarray]:
-        return {"classes": self.classes, "probs": self.probs, "entropy": self.entropy,
-                "size": np.asarray(self.size, np.int64), "model": np.asarray(self.model)}
+        out = {"classes": self.classes, "probs": self.probs, "entropy": self.entropy,
+               "size": np.asarray(self.size, np.int64), "model": np.asarray(self.model)}
+        if self.logp is not None:
+            out.update(logp=self.logp, logp_ids=self.logp_ids)
+        return out
 
     @classmethod
     def from_arrays(cls, arrays, source: str = "prediction memory") -> "PredictionMemory":
@@ -181,8 +270,10 @@ class PredictionMemory:
             raise FormatError(f"{source}: bad image size")
         model = str(arrays["model"]) if "model" in arrays else ""
         try:
+            logp = np.asarray(arrays["logp"]) if "logp" in arrays else None
+            logp_ids = np.asarray(arrays["logp_ids"]) if "logp_ids" in arrays else None
             return cls(np.asarray(arrays["classes"]), np.asarray(arrays["probs"]), np.asarray(arrays["entropy"]),
-                       (int(size[0]), int(size[1])), model)
+                       (int(size[0]), int(size[1])), model, logp, logp_ids)
         except FormatError as e:
             raise FormatError(f"{source}: {e}") from None
 

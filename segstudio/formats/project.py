@@ -11,8 +11,10 @@ beside them::
     <root>/annotations/meta/<key>.json    instance table, status, model, image size
     <root>/annotations/prediction/<key>.npz  what the last semantic prediction left: top-3
                                           classes and probabilities and the entropy on a
-                                          grid of at most 320×320 (core.prediction_memory;
-                                          ≤ 700 KB raw, compressed), written on its own
+                                          grid of at most 320×320, and for models of at most
+                                          24 classes every class's log-probability there
+                                          (core.prediction_memory; ≤ 700 KB raw, ≤ 3.1 MB
+                                          with all classes, compressed), written on its own
 
 A project lists the images under its folder, subfolders included, except when
 it was made by opening one image of a plain folder (``Project.for_image``):

@@ -1,7 +1,8 @@
 """Drawing a tool's tentative result on the canvas: a tinted mask with its outline, and prompt marks.
 
-A tool offers ``preview_mask()`` ((bool mask, (y, x) offset) or None) and
-``preview_marks()`` (object points, background points, a box).  The mask is
+A tool offers ``preview_mask()`` ((bool mask, (y, x) offset) or None),
+``preview_marks()`` (object points, background points, a box) and
+``preview_strokes()`` (scribbles with their class).  The mask is
 turned into a translucent image once per new mask (downsampled when it is
 larger than a screen needs) and drawn scaled into the view.
 """
@@ -17,6 +18,7 @@ FILL = (255, 220, 0, 110)       # r, g, b, alpha of the mask's inside
 EDGE = (255, 220, 0, 255)
 MAX_SIDE = 2048                 # a preview image never needs more pixels than a screen
 MARK_COLOURS = {"positive": QColor(40, 200, 80), "negative": QColor(230, 50, 50)}
+STROKE_RADIUS = 3.0             # image pixels: a scribble's width (ml.scribble.SCRIBBLE_RADIUS)
 
 
 def mask_image(mask: np.ndarray) -> tuple[QImage, float]:
@@ -52,6 +54,14 @@ class ToolPreview:
             p.drawImage(QRectF(x0 * s + off.x(), y0 * s + off.y(), w * s, h * s), self._image)
         else:
             self._mask = self._image = None
+        palette = view.overlay.palette if view.overlay is not None else None
+        for stroke, class_id in tool.preview_strokes():  # scribbles, in their class colour
+            rgb = palette[class_id] if palette is not None else (255, 220, 0)
+            p.setPen(QPen(QColor(*[int(c) for c in rgb]), max(2.0, 2 * STROKE_RADIUS * view.scale),
+                          Qt.PenStyle.SolidLine, Qt.PenCapStyle.RoundCap, Qt.PenJoinStyle.RoundJoin))
+            pts = [view._to_widget(q) for q in stroke]
+            for a, b in zip(pts, pts[1:] or pts):
+                p.drawLine(a, b)
         for kind, value in tool.preview_marks():
             if kind == "box":
                 a, b = view._to_widget(value[:2]), view._to_widget(value[2:])

@@ -265,8 +265,10 @@ class CanvasView(QWidget):
             self.hovered.emit(*((xi, yi) if 0 <= xi < w and 0 <= yi < h else (-1, -1)))
             if self._dragging and self.tool is not None:
                 self.tool.move((x, y))
+            elif self.tool is not None:
+                self.tool.hover((x, y))
         if self.tool is not None:
-            if self.tool.preview():
+            if self.tool.preview() or self.tool.preview_strokes():
                 self._update_preview()
             else:
                 self.update(self._cursor_rect(old))
@@ -281,6 +283,8 @@ class CanvasView(QWidget):
             self._dragging = False
             if self.tool is not None:
                 self.tool.release(self.to_image(e.position()))
+                if self.tool.preview_strokes():
+                    self.update()
 
     def mouseDoubleClickEvent(self, e) -> None:
         if e.button() == Qt.MouseButton.LeftButton and self.tool is not None and self.image is not None:
@@ -321,6 +325,8 @@ class CanvasView(QWidget):
 
     def _update_preview(self, full: bool = False) -> None:
         pts = [self._to_widget(q) for q in self.tool.preview()] if self.tool is not None else []
+        if self.tool is not None and self.tool.preview_strokes():
+            full = True  # strokes are few and short-lived: repaint them whole
         if full or not pts:
             self.update()
             return

@@ -9,9 +9,12 @@ from segstudio.app.tools.instance import AddToInstanceTool, NewInstanceTool, Pic
 from segstudio.app.tools.pickers import EyedropperTool
 from segstudio.app.tools.polygon import PolygonTool
 from segstudio.app.tools.sam import SamTool
+from segstudio.app.tools.smart import CorrectTool, ScribbleTool, SuperpixelTool
+from segstudio.app.tools.smart_context import SmartContext
 
 TOOL_CLASSES = {cls.name: cls for cls in (
     BrushTool, EraserTool, VoidTool, FillTool, PolygonTool,
-    NewInstanceTool, AddToInstanceTool, PickInstanceTool, EyedropperTool, SamTool)}
+    NewInstanceTool, AddToInstanceTool, PickInstanceTool, EyedropperTool, SamTool,
+    CorrectTool, SuperpixelTool, ScribbleTool)}
 
-__all__ = ["Tool", "ToolState", "TOOL_CLASSES"] + [c.__name__ for c in TOOL_CLASSES.values()]
+__all__ = ["Tool", "ToolState", "TOOL_CLASSES", "SmartContext"] + [c.__name__ for c in TOOL_CLASSES.values()]

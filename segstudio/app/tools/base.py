@@ -18,6 +18,7 @@ class ToolState:
     radius: float = 8.0
     erase_id: int = 0  # what the eraser writes: background (0), or void (255) when the labels have none
     selected_instance: int = 0
+    smart: object = None  # SmartContext: image, prediction memory, superpixels for the smart tools
     # called when a tool picks something: ("class", id) or ("instance", id)
     on_pick: list[Callable[[str, int], None]] = field(default_factory=list)
 
@@ -60,6 +61,9 @@ class Tool:
     def secondary_press(self, p: Point) -> None:
         """Right button pressed (e.g. a background point)."""
 
+    def hover(self, p: Point) -> None:
+        """Pointer moved without a button held (tools that preview what a click would do)."""
+
     def key_enter(self) -> bool:
         return False
 
@@ -79,4 +83,8 @@ class Tool:
 
     def preview_marks(self) -> list[tuple[str, tuple]]:
         """Prompts the canvas marks: ("positive"|"negative", (x, y)) or ("box", (x0, y0, x1, y1))."""
+        return []
+
+    def preview_strokes(self) -> list[tuple[list[Point], int]]:
+        """Unfinished strokes the canvas draws in their class colour: (points, class id)."""
         return []

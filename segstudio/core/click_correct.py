@@ -1,0 +1,237 @@
+"""Click to correct with the model.
+
+The user clicks inside a wrong area with the right class c.  The tool
+relabels the connected area that the model, told "c is here", would hand to
+c, with edges on the image's edges:
+
+1. Around the click (a square of ``REACH`` × the image's short side), the
+   image's superpixels (SLIC, ``SUPERPIXELS_PER_SIDE`` across the short side,
+   cached per image: ``core.superpixels``) are scored.  For a superpixel j,
+   with s the clicked one and p the prediction memory's probabilities (every
+   class's, so rare classes the model ranks low still speak; see
+   ``core.prediction_memory``), the features (``click_scene``) are
+
+   * ``log p_c(j) − log p_c(s)`` (and its negative part): does the model think
+     j is as much c as the clicked spot;
+   * ``log p_c(j) − log p_cur(j)``: c against the clicked spot's current class;
+   * the CIELAB colour distance of j to s, and the cheapest colour path to it
+     over the superpixels (a geodesic distance) and the same for the model's c;
+   * their distance (in units of the short side), ``log p_c(s)`` (how much the
+     model knew about c there at all) and the model's doubt at j;
+   * the share of j now labelled like the clicked spot, the share already
+     labelled c, and the share of c among its neighbours;
+
+   and ``design`` adds a few interactions (distance with the others, square roots).
+   A logistic model (``WEIGHTS``) turns them into the probability that
+   relabelling j gains more right pixels than it loses.  The weights are fitted
+   by ``benchmarks/fit_click_correct.py``: the robot annotator (``ml.robot``)
+   clicks on CamVid's training images predicted by an LR-ASPP fine-tuned there,
+   and a logistic regression weighted by the pixels each superpixel would gain
+   or lose learns from every superpixel around every click.  The features are
+   generic (no class names), and the tolerance moves the threshold.
+2. From the clicked superpixel the region grows to adjacent superpixels
+   whose probability is at least ``1 − tolerance``.
+3. The region's pixels that are already c are left alone; hand-painted pixels
+   follow ``core.smart``'s rule, and a click on a hand-painted patch (an
+   earlier correction the user now says is wrong) stays inside that patch.
+   Earlier clicks (``anchors``) keep their class: their superpixels are never
+   taken, and ground disputed with an earlier click of the current class is
+   shared by colour-path distance to the two clicks, so two corrections
+   cannot undo each other back and forth.
+
+Every step works on the superpixels' reduced copy inside the reach square,
+so a click costs the same on a 6000×4000 image as on a small one.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import deque
+from dataclasses import dataclass
+
+import numpy as np
+
+from segstudio.core.annotation import Annotation, Patch
+from segstudio.core.smart import (NeedsPrediction, Proposal, SmartParams, apply_proposal, component_at,
+                                  locked_pixels, pixel_of)
+from segstudio.core.superpixels import Superpixels
+
+SUPERPIXELS_PER_SIDE = 36   # the superpixels it reasons with: this many across the image's short side
+REACH = 0.28   # half-side of the square searched around the click, × the image's short side
+# for the columns of ``design(click_scene(...).features)``; refit with benchmarks/fit_click_correct.py
+WEIGHTS = np.array([8.138, 0.727, 0.697, -0.183, -0.020, 61.170, 0.692, 0.457, 2.079, -0.047, 1.820, 0.609,
+                    2.562, -50.995, -0.942, 0.489, -0.101, 0.096, -41.695, -4.499])
+_LOG_EPS = 1e-4
+ODDS_CLIP = 3.0   # c against the current class, in log odds (a hand-painted class the model never
+                  # predicts must not read as infinitely unlike c)
+
+
+def superpixel_size(shape: tuple[int, int]) -> int:
+    """The superpixel size click-to-correct uses on an image of ``shape`` (its weights assume it)."""
+    return max(6, round(min(shape[:2]) / SUPERPIXELS_PER_SIDE))
+
+
+def design(features: np.ndarray) -> np.ndarray:
+    """The logistic model's inputs from ``click_scene``'s features: them and the interactions of
+    distance, model ratio and colour paths that a straight line in the features cannot draw."""
+    ratio, dist, geo, model_geo = features[:, 1:2], features[:, 5:6], features[:, 8:9], features[:, 9:10]
+    return np.concatenate([features, dist ** 2, ratio * dist, geo * dist, geo ** 2, model_geo * dist,
+                           np.sqrt(dist), np.sqrt(geo)], 1)
+
+
+def _grow(seed: int, ok: np.ndarray, starts: np.ndarray, dst: np.ndarray) -> np.ndarray:
+    seen = np.zeros(ok.shape, bool)
+    seen[seed] = True
+    queue = deque([seed])
+    while queue:
+        i = queue.popleft()
+        for j in dst[starts[i]:starts[i + 1]]:
+            if ok[j] and not seen[j]:
+                seen[j] = True
+                queue.append(j)
+    return seen
+
+
+@dataclass
+class ClickScene:
+    """The superpixels around one click and what the model and the image say about each."""
+
+    ids: np.ndarray          # superpixel ids (of ``Superpixels``) inside the reach square
+    inv: np.ndarray          # the reach square on the reduced copy, as indices into ``ids``
+    seed: int                # index of the clicked superpixel
+    features: np.ndarray     # float (n, 13): see the module; ``design`` expands them for WEIGHTS
+    share: np.ndarray        # share of each superpixel now labelled like the clicked spot
+    window: tuple[int, int, int, int]  # the reach square on the reduced copy (y0, x0, y1, x1)
+
+
+def _geodesic(n: int, src: np.ndarray, dst: np.ndarray, weight: np.ndarray, seed: int) -> np.ndarray:
+    """Shortest path lengths from ``seed`` over the graph (vectorised Bellman-Ford)."""
+    dist = np.full(n, np.inf)
+    dist[seed] = 0.0
+    for _ in range(n):
+        cand = dist[src] + weight
+        new = dist.copy()
+        np.minimum.at(new, dst, cand)
+        if np.array_equal(new, dist):
+            break
+        dist = new
+    return dist
+
+
+def click_scene(doc: Annotation, memory, y: int, x: int, class_id: int, sp: Superpixels) -> ClickScene:
+    """The features of the superpixels around pixel (``y``, ``x``) for a click of ``class_id``."""
+    H, W = doc.shape
+    s = sp.scale
+    short = min(H, W)
+    cur = int(doc.class_map[y, x])
+    reach = max(REACH * short, 3.0 * sp.size)
+    lh, lw = sp.labels.shape
+    wy0, wx0 = max(0, int((y - reach) * s)), max(0, int((x - reach) * s))
+    wy1, wx1 = min(lh, int(math.ceil((y + reach) * s)) + 1), min(lw, int(math.ceil((x + reach) * s)) + 1)
+    wy, wx = np.arange(wy0, wy1), np.arange(wx0, wx1)
+    fy, fx = (wy + 0.5) / s - 0.5, (wx + 0.5) / s - 0.5          # image coordinates of the copy's pixels
+    cls = doc.class_map[np.clip(np.rint(fy), 0, H - 1).astype(np.intp)[:, None],
+                        np.clip(np.rint(fx), 0, W - 1).astype(np.intp)[None, :]]
+    ids, inv = np.unique(sp.labels[wy0:wy1, wx0:wx1], return_inverse=True)
+    inv = inv.reshape(wy.size, wx.size)
+    n = ids.size
+    flat = inv.ravel()
+    cnt = np.maximum(np.bincount(flat, minlength=n), 1).astype(np.float64)
+
+    def mean(values: np.ndarray) -> np.ndarray:
+        return np.bincount(flat, weights=np.asarray(values, np.float64).ravel(), minlength=n) / cnt
+
+    p_c = mean(memory.sample(memory.class_plane(class_id), fy, fx))
+    p_cur = mean(memory.sample(memory.class_plane(cur), fy, fx))
+    doubt = mean(memory.sample(memory.uncertainty(), fy, fx))
+    share = mean(cls == cur)
+    share_c = mean(cls == class_id)
+    cy, cx = mean(np.broadcast_to(fy[:, None], inv.shape)), mean(np.broadcast_to(fx[None, :], inv.shape))
+    seed = int(np.searchsorted(ids, sp.labels[min(lh - 1, int((y + 0.5) * s)), min(lw - 1, int((x + 0.5) * s))]))
+    log_c = np.log(p_c + _LOG_EPS)
+    ratio = log_c - log_c[seed]
+    colours = sp.colours[ids]
+    src, dst = _edges(inv, n)
+    jump = np.linalg.norm(colours[src] - colours[dst], axis=1) / 10.0
+    # how much of the neighbourhood is class c already (a misplaced edge, rather than a lone error)
+    degree = np.maximum(np.bincount(src, minlength=n), 1)
+    near_c = np.bincount(src, weights=share_c[dst], minlength=n) / degree
+    features = np.stack([np.ones(n), ratio, np.minimum(ratio, 0.0),
+                         np.clip(log_c - np.log(p_cur + _LOG_EPS), -ODDS_CLIP, ODDS_CLIP),
+                         np.linalg.norm(colours - colours[seed], axis=1) / 10.0,
+                         np.hypot(cy - y, cx - x) / short, share, np.full(n, log_c[seed]),
+                         _geodesic(n, src, dst, jump, seed) / 10.0,
+                         _geodesic(n, src, dst, np.abs(log_c[src] - log_c[dst]), seed),
+                         doubt, share_c, near_c], 1)
+    return ClickScene(ids, inv, seed, features, share, (wy0, wx0, wy1, wx1))
+
+
+def _edges(lab: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
+    """Both directions of every pair of 4-adjacent labels of ``lab`` (0..n-1), sorted by source."""
+    a = np.concatenate([lab[:, :-1].ravel(), lab[:-1, :].ravel()])
+    b = np.concatenate([lab[:, 1:].ravel(), lab[1:, :].ravel()])
+    d = a != b
+    a, b = a[d].astype(np.int64), b[d].astype(np.int64)
+    pairs = np.unique(np.concatenate([a * n + b, b * n + a]))
+    return np.divmod(pairs, n)
+
+
+def correct_proposal(doc: Annotation, memory, point, class_id: int, superpixels: Superpixels,
+                     params: SmartParams = SmartParams(), anchors=()) -> Proposal | None:
+    """What a click with class ``class_id`` at ``point`` (x, y) relabels (see the module);
+    None when the click is outside the image or already on that class.  ``anchors``: earlier
+    clicks (x, y, class); the superpixel of one that still has its class is not relabelled."""
+    if memory is None:
+        raise NeedsPrediction("click to correct")
+    if memory.size != doc.shape:
+        raise NeedsPrediction("click to correct (the model's probabilities are for another image size)")
+    pix = pixel_of(doc, point)
+    if pix is None:
+        return None
+    y, x = pix
+    cur = int(doc.class_map[y, x])
+    if cur == class_id:
+        return None
+    sp = superpixels
+    H, W = doc.shape
+    sc = click_scene(doc, memory, y, x, class_id, sp)
+    prob = 1.0 / (1.0 + np.exp(-(design(sc.features) @ WEIGHTS)))
+    threshold = min(0.95, max(0.05, 1.0 - params.tolerance))
+    ok = (prob >= threshold) & (sc.share > 0)
+    wy0, wx0, wy1, wx1 = sc.window
+    lh, lw = sp.labels.shape
+    src, dst = _edges(sc.inv, sc.ids.size)
+    rivals = []
+    for ax, ay, ac in anchors:  # an earlier click keeps its class (unless since changed by hand)
+        ax, ay = int(round(ax)), int(round(ay))
+        if ac != class_id and 0 <= ay < H and 0 <= ax < W and doc.class_map[ay, ax] == ac:
+            wy_, wx_ = min(lh - 1, int((ay + 0.5) * sp.scale)), min(lw - 1, int((ax + 0.5) * sp.scale))
+            if wy0 <= wy_ < wy1 and wx0 <= wx_ < wx1:
+                k = int(sc.inv[wy_ - wy0, wx_ - wx0])
+                ok[k] = False
+                if ac == cur:
+                    rivals.append(k)
+    if rivals:  # share the disputed ground: each superpixel goes to the nearer click
+        jump = np.linalg.norm(sp.colours[sc.ids][src] - sp.colours[sc.ids][dst], axis=1) / 10.0
+        d_seed = sc.features[:, 8]
+        d_rival = np.min([_geodesic(sc.ids.size, src, dst, jump, k) for k in rivals], axis=0) / 10.0
+        ok &= d_seed <= d_rival
+    starts = np.searchsorted(src, np.arange(sc.ids.size + 1))
+    chosen = sc.ids[_grow(sc.seed, ok, starts, dst)]
+    mask, (oy, ox) = sp.mask_of(chosen)
+    box = (oy, ox, oy + mask.shape[0], ox + mask.shape[1])
+    here = doc.class_map[box[0]:box[2], box[1]:box[3]]
+    mask &= here != class_id
+    seeds = np.zeros(mask.shape, bool)
+    seeds[y - oy, x - ox] = True
+    mask &= ~locked_pixels(doc, box, seeds, params.keep_user)
+    if params.keep_user and doc.user_mask[y, x]:  # redoing an earlier correction: stay inside it
+        mask &= component_at(doc.user_mask[box[0]:box[2], box[1]:box[3]] & (here == cur), (y - oy, x - ox))
+    mask[y - oy, x - ox] = True  # the clicked pixel always takes the class
+    return Proposal((oy, ox), mask, int(class_id))
+
+
+def correct_click(doc: Annotation, memory, point, class_id: int, superpixels: Superpixels,
+                  params: SmartParams = SmartParams(), anchors=()) -> list[Patch]:
+    """Relabel what ``correct_proposal`` proposes; the patches make one undo step."""
+    return apply_proposal(doc, correct_proposal(doc, memory, point, class_id, superpixels, params, anchors))
