@@ -177,10 +177,22 @@ def _voc(spec: DataSpec, voc: Path) -> OpenedData:
         def read(p=mask):
             return remap_mask(read_label_png(p, labels.palette()), n, spec.void_ids, str(p))
 
-        samples.append(SemanticSample(key, img, read))
+        objects = voc / "SegmentationObject" / f"{key}.png"
+        samples.append(SemanticSample(key, img, read, _voc_objects(objects) if objects.exists() else None))
     data = SemanticDataset(samples, labels, name=voc.name)
     own = (train_ids, val_ids) if train_ids and val_ids else None
     return _split(spec, data, None, labels, "voc", own)
+
+
+def _voc_objects(path: Path):
+    """VOC ``SegmentationObject``: palette index = object number, 255 = the void outline (no instance)."""
+    def read():
+        from segstudio.core.labels import voc_palette
+
+        ids = read_label_png(path, voc_palette())
+        return np.where(ids == 255, 0, ids).astype(np.int32)
+
+    return read
 
 
 # -- segstudio project ----------------------------------------------------------------------
@@ -207,7 +219,8 @@ def _project(spec: DataSpec, path: Path) -> OpenedData:
 
     if spec.task == "semantic":
         samples = [SemanticSample(k, project.image_path(k),
-                                  (lambda k=k: remap_mask(load(k).class_map, n, spec.void_ids, k)))
+                                  (lambda k=k: remap_mask(load(k).class_map, n, spec.void_ids, k)),
+                                  (lambda k=k: load(k).instance_map))
                    for k in keys]
         data = SemanticDataset(samples, labels, name=path.name)
     else:
