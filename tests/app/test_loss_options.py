@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 from segstudio.app.panels.train_panel import TrainPanel
+from segstudio.app.train import TrainController
 from segstudio.ml.training.trainer import TrainConfig
 from tests.ml.training_data import make_mask_folders
 
 
 def test_train_tab_passes_the_loss_choices_to_the_run(qtbot, tmp_path):
     images, masks, labels = make_mask_folders(tmp_path / "data", n=4, size=32)
-    panel = TrainPanel(show_errors=False)
+    panel = TrainPanel()
     qtbot.addWidget(panel)
+    ctl = TrainController(panel)
     panel.set_project(None)
     panel.data_path.setText(str(images))
     panel.masks_path.setText(str(masks))
@@ -32,8 +34,8 @@ def test_train_tab_passes_the_loss_choices_to_the_run(qtbot, tmp_path):
     cfg = TrainConfig(**config)
     assert cfg.loss == "ce+dice" and cfg.border_weight == 10.0
     opts.set_loss("dice")                                   # border weights weigh the cross-entropy
-    assert not panel.start()
-    assert "border weight weighs the cross-entropy" in panel.last_error
+    assert not ctl.start()
+    assert "border weight weighs the cross-entropy" in ctl.last_error
     panel.model.setCurrentText("maskrcnn_resnet50_fpn")     # instance models have their own losses
     config, _ = panel.form_kwargs()
     assert "loss" not in config
