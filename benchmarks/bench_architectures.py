@@ -170,7 +170,7 @@ def main() -> int:
     ap.add_argument("--crop", type=int, default=160)
     ap.add_argument("--base-size", type=int, default=180, help="random resize around this shorter side (180)")
     ap.add_argument("--eval-size", type=int, default=180, help="val images' shorter side for prediction (180)")
-    ap.add_argument("--lr", type=float, default=0.05)
+    ap.add_argument("--lr", type=float, default=0.02, help="SGD learning rate for every model (0.02)")
     ap.add_argument("--precise-bn", type=int, default=20)
     ap.add_argument("--calibration", type=int, default=3, help="iterations timed per model (3, after 1 warm-up)")
     ap.add_argument("--predict-images", type=int, default=10)
@@ -184,6 +184,8 @@ def main() -> int:
         args.batch_size, args.precise_bn, args.calibration, args.predict_images = 2, 2, 1, 2
 
     import torch
+
+    from segstudio.errors import TrainingError
 
     torch.set_num_threads(1)
     models = args.models.split(",") if args.models else NEW + TORCHVISION[:4]
@@ -203,7 +205,11 @@ def main() -> int:
         print(f"{arch}: {per_it:.2f} CPU s per iteration -> {n} iterations", flush=True)
         if args.calibrate_only:
             continue
-        r = train_and_score(arch, data, args, n)
+        try:
+            r = train_and_score(arch, data, args, n)
+        except TrainingError as e:  # e.g. a diverging loss: report it, go on with the others
+            print(f"  {arch} failed: {e}", flush=True)
+            continue
         r["cpu_s_per_iteration"] = per_it
         rows.append(r)
         print(f"  val mIoU {100 * r['miou']:.2f}, pixel acc {100 * r['pixel_accuracy']:.2f}, mean class acc "
@@ -219,7 +225,11 @@ def main() -> int:
         best = max(rows, key=lambda r: r["miou"])
         loss_rows.append(best)
         for loss in ({"class_weights": "median-frequency"}, {"loss": "ce+dice"}):
-            r = train_and_score(best["model"], data, args, best["iterations"], **loss)
+            try:
+                r = train_and_score(best["model"], data, args, best["iterations"], **loss)
+            except TrainingError as e:
+                print(f"  {best['model']} {loss} failed: {e}", flush=True)
+                continue
             loss_rows.append(r)
             print(f"{best['model']} {_loss_name(r)}: val mIoU {100 * r['miou']:.2f}, mean class acc "
                   f"{100 * r['mean_class_accuracy']:.2f}", flush=True)
