@@ -90,6 +90,13 @@ def test_padding_mirrors_the_border_and_crops_the_logits_back(light_cards):
         out = lm.model(x)["out"]
         ref = lm.model.net(F.pad(x, (0, 2, 0, 4), mode="reflect"))[..., :28, :30]
     assert lm.model.multiple == 8 and torch.equal(out, ref)
+    from segstudio.ml.training.model_setup import freeze, set_train_mode
+
+    freeze(lm.model)           # the backbone is the encoder: frozen, BatchNorm statistics included
+    set_train_mode(lm.model)
+    assert not any(p.requires_grad for p in lm.model.net.encoder.parameters())
+    assert all(p.requires_grad for p in lm.model.net.decoder.parameters())
+    assert not lm.model.net.encoder.training and lm.model.net.decoder.training
 
 
 @pytest.mark.parametrize("name", ARCHS)

@@ -20,7 +20,6 @@ import numpy as np
 from segstudio.errors import SegStudioError
 
 VOID = 255
-CHOICES = ("none", "median-frequency")
 
 
 def class_pixel_counts(masks, num_classes: int) -> tuple[np.ndarray, np.ndarray, int]:
