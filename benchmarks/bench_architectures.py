@@ -16,9 +16,9 @@ after a warm-up), and the model then trains for ``budget / seconds-per-
 iteration`` iterations (a fixed count, so the poly learning-rate schedule
 ends at zero for every model).  Images/s are images per CPU second (1 thread);
 wall-clock figures are printed beside them.  Before scoring, BatchNorm
-statistics are recomputed on 20 training batches for every model.
+statistics are recomputed on 10 training batches for every model.
 
-    nice -n 10 python benchmarks/bench_architectures.py [--budget-minutes 10] [--models a,b] [--crop 160]
+    nice -n 10 python benchmarks/bench_architectures.py [--budget-minutes 5] [--models a,b] [--crop 128]
     python benchmarks/bench_architectures.py --quick     # a tiny run to check the script
 """
 
@@ -35,8 +35,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _camvid import find_camvid, open_camvid  # noqa: E402
 
 NEW = ["unet_resnet34", "segnet_vgg16_bn", "pspnet_resnet50", "deeplabv3plus_resnet50"]
-TORCHVISION = ["fcn_resnet50", "deeplabv3_resnet50", "deeplabv3_mobilenet_v3_large", "lraspp_mobilenet_v3_large",
-               "fcn_resnet101", "deeplabv3_resnet101"]
+# one model per torchvision architecture (the ResNet-101 and MobileNet DeepLabV3 variants: --models)
+TORCHVISION = ["fcn_resnet50", "deeplabv3_resnet50", "lraspp_mobilenet_v3_large"]
 
 
 def cpu() -> float:
@@ -163,16 +163,16 @@ def _loss_name(r: dict) -> str:
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--data", help="CamVid folder (train/, trainannot/, val/, valannot/)")
-    ap.add_argument("--models", help="comma-separated models (default: the four new ones and the "
-                    "torchvision ResNet-50 and MobileNetV3 models)")
-    ap.add_argument("--budget-minutes", type=float, default=10.0, help="training CPU minutes per model (10)")
+    ap.add_argument("--models", help="comma-separated models (default: U-Net, SegNet, PSPNet, DeepLabV3+, "
+                    "FCN and DeepLabV3 with ResNet-50, LR-ASPP)")
+    ap.add_argument("--budget-minutes", type=float, default=5.0, help="training CPU minutes per model (5)")
     ap.add_argument("--batch-size", type=int, default=8)
-    ap.add_argument("--crop", type=int, default=160)
-    ap.add_argument("--base-size", type=int, default=180, help="random resize around this shorter side (180)")
-    ap.add_argument("--eval-size", type=int, default=180, help="val images' shorter side for prediction (180)")
+    ap.add_argument("--crop", type=int, default=128)
+    ap.add_argument("--base-size", type=int, default=144, help="random resize around this shorter side (144)")
+    ap.add_argument("--eval-size", type=int, default=144, help="val images' shorter side for prediction (144)")
     ap.add_argument("--lr", type=float, default=0.02, help="SGD learning rate for every model (0.02)")
-    ap.add_argument("--precise-bn", type=int, default=20)
-    ap.add_argument("--calibration", type=int, default=3, help="iterations timed per model (3, after 1 warm-up)")
+    ap.add_argument("--precise-bn", type=int, default=10, help="BatchNorm statistics from N batches (10)")
+    ap.add_argument("--calibration", type=int, default=2, help="iterations timed per model (2, after 1 warm-up)")
     ap.add_argument("--predict-images", type=int, default=10)
     ap.add_argument("--no-losses", action="store_true", help="skip the loss comparison")
     ap.add_argument("--quick", action="store_true", help="tiny settings to check the script")
@@ -188,7 +188,7 @@ def main() -> int:
     from segstudio.errors import TrainingError
 
     torch.set_num_threads(1)
-    models = args.models.split(",") if args.models else NEW + TORCHVISION[:4]
+    models = args.models.split(",") if args.models else NEW + TORCHVISION
     root = find_camvid(args.data)
     data = open_camvid(root)
     if args.quick:
