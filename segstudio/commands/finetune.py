@@ -43,6 +43,17 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--precise-bn", type=int_range(0), default=10, metavar="N",
                    help="recompute BatchNorm statistics on N training batches before each validation (10; 0: off)")
     p.add_argument("--freeze-backbone", action="store_true", help="train only the heads (small label sets)")
+    loss = p.add_argument_group("loss (semantic models; void 255 is always ignored)")
+    loss.add_argument("--loss", choices=("ce", "dice", "ce+dice"), default="ce",
+                      help="cross-entropy, soft Dice, or their sum (ce)")
+    loss.add_argument("--class-weights", default="none", metavar="none|median-frequency|FILE",
+                      help="weigh the loss per class: median-frequency balancing computed from the training "
+                      "masks (printed and stored in the checkpoint card), or a text file with one weight per "
+                      "class in label-id order (none)")
+    loss.add_argument("--border-weight", type=float, metavar="W0",
+                      help="U-Net's weight map: add W0·exp(-(d1+d2)²/2σ²) between touching instances, from the "
+                      "data's instance maps (projects, VOC SegmentationObject); U-Net used 10")
+    loss.add_argument("--border-sigma", type=float, default=5.0, metavar="PX", help="σ of --border-weight (5)")
     p.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N or mps (auto)")
     p.add_argument("--no-amp", action="store_true", help="no autocast on CUDA")
     p.add_argument("--auto-batch", action="store_true", help="on GPU out-of-memory halve the batch and go on")
@@ -154,7 +165,9 @@ def run(args: argparse.Namespace) -> int:
                          base_size=args.base_size, eval_size=args.eval_size, lr=args.lr,
                          weight_decay=args.weight_decay, warmup_iters=args.warmup_iters,
                          freeze_backbone=args.freeze_backbone, precise_bn=args.precise_bn, device=args.device, amp=not args.no_amp,
-                         workers=args.workers, seed=args.seed, resume=args.resume, auto_batch=args.auto_batch)
+                         workers=args.workers, seed=args.seed, resume=args.resume, auto_batch=args.auto_batch,
+                         loss=args.loss, class_weights=args.class_weights, border_weight=args.border_weight,
+                         border_sigma=args.border_sigma)
     ctx = D.setup(args.device)
     try:
         if ctx.is_main:

@@ -7,6 +7,12 @@ plain state dict.  Files are read with ``torch.load(weights_only=True)``
 only.  When the wanted classes (``num_classes``/``labels``) differ from the
 weights' classes, the class-dependent heads (the card's ``head_keys``) are
 re-initialised and everything else (backbone, ASPP/FPN, RoI heads) is kept.
+
+Models nobody publishes trained weights for (U-Net, SegNet, PSPNet,
+DeepLabV3+) have ImageNet *encoder* weights as their default: the same
+hash-checked download of a torchvision classifier, whose layers fill the
+encoder while the decoder and classifier start random.  Such weights are for
+fine-tuning, so they need the classes to train (``labels``/``num_classes``).
 """
 
 from __future__ import annotations
@@ -67,9 +73,22 @@ class LoadedModel:
         return len(self.output_ids)
 
 
+IMAGENET_MEAN = (0.485, 0.456, 0.406)
+IMAGENET_STD = (0.229, 0.224, 0.225)
+
+
 def preprocessing_of(card: ModelCard) -> tuple[Any, Preprocessing]:
+    """The default weights' transforms and preprocessing.
+
+    A segmentation model's weights give the working size and normalisation;
+    an ImageNet encoder gives only the normalisation (its resize is for
+    classification crops), the working size is the card's ``resize_size``
+    (None: the image's own size).
+    """
+    if card.weights_kind is None:
+        return None, Preprocessing(card.resize_size, IMAGENET_MEAN, IMAGENET_STD)
     t = card.weights_enum.transforms()
-    size = getattr(t, "resize_size", None)
+    size = getattr(t, "resize_size", None) if card.has_classes else card.resize_size
     if isinstance(size, (list, tuple)):
         size = size[0] if size else None
     mean = getattr(t, "mean", None)
@@ -200,13 +219,9 @@ def _freeze_batchnorm(module: Any) -> Any:
 
 def build_model(card: ModelCard, num_outputs: int, aux_loss: bool = False, frozen_bn: bool = False):
     """The architecture with random weights (never downloads anything)."""
-    kwargs: dict[str, Any] = {"weights": None, "weights_backbone": None, "num_classes": num_outputs}
-    if card.aux_head:
-        kwargs["aux_loss"] = aux_loss
-    try:
-        model = card.builder_fn(**kwargs)
-    except (TypeError, ValueError) as e:
-        raise ModelError(f"cannot build {card.name}: {e}") from None
+    from segstudio.ml.architectures import build_network
+
+    model = build_network(card, num_outputs, aux_loss)
     if frozen_bn and card.task == "instance":
         _freeze_batchnorm(model.backbone.body)
     return model
@@ -223,7 +238,9 @@ def _count_classes(state: dict, card: ModelCard) -> int | None:
 
 
 def _load_state(model: Any, state: dict, card: ModelCard, source: str, drop_heads: bool,
-                expected_classes: int) -> None:
+                expected_classes: int, only: tuple[str, ...] | None = None) -> None:
+    """Load ``state`` into ``model`` after checking it fits; ``only``: the key prefixes
+    the state must fill (encoder weights), the rest keeps its initialisation."""
     own = model.state_dict()
     has_aux = any(k.startswith("aux_classifier.") for k in own)
     state = {k: v for k, v in state.items()
@@ -244,9 +261,11 @@ def _load_state(model: Any, state: dict, card: ModelCard, source: str, drop_head
             raise ModelError(f"{source} is not a {card.name} state dict ({k} has shape {tuple(v.shape)}, "
                              f"expected {tuple(own[k].shape)}); pick the matching --model")
     missing = [k for k in own if k not in state and not k.endswith("num_batches_tracked")
-               and not (drop_heads and _is_head(k, card)) and not k.startswith("aux_classifier.")]
+               and not (drop_heads and _is_head(k, card)) and not k.startswith("aux_classifier.")
+               and (only is None or k.startswith(only))]
     if missing:
-        raise ModelError(f"{source} is not a complete {card.name} state dict: {len(missing)} keys are missing "
+        what = f"{card.name} state dict" if only is None else f"encoder for {card.name}"
+        raise ModelError(f"{source} is not a complete {what}: {len(missing)} keys are missing "
                          f"(e.g. {missing[0]}); pick the matching --model")
     model.load_state_dict(state, strict=False)
 
@@ -288,6 +307,7 @@ def load_model(name: str | None = None, weights: str | os.PathLike = "default", 
         raise ModelError(f"num_classes={num_classes} but the label set has {len(labels)} classes")
     state: dict | None = None
     ckpt_card: dict | None = None
+    encoder_only: tuple[str, ...] | None = None
     if _is_path(weights):
         path = Path(weights)
         state, ckpt_card = read_checkpoint(path)
@@ -307,7 +327,7 @@ def load_model(name: str | None = None, weights: str | os.PathLike = "default", 
             if n is None:
                 raise ModelError(f"{path} is not a {card.name} state dict (it has no {card.head_keys[0]}* keys); "
                                  f"pick the matching --model")
-            if n == len(card.categories):
+            if card.has_classes and n == len(card.categories):
                 src_labels, src_ids = card.default_labels()
             elif labels is not None and len(labels) == n:
                 src_labels, src_ids = labels, np.arange(n)
@@ -319,8 +339,26 @@ def load_model(name: str | None = None, weights: str | os.PathLike = "default", 
         if name is None:
             raise ModelError("no model given; pick one of `segstudio models`")
         card = get_card(name)
-        src_labels, src_ids = card.default_labels()
-        if weights == "default":
+        if card.has_classes:
+            src_labels, src_ids = card.default_labels()
+        else:  # no classes of its own: the wanted ones, else Pascal VOC's (segstudio's default label set)
+            src_labels = labels or (_generic_labels(num_classes) if num_classes else LabelSet.voc())
+            src_ids = np.arange(len(src_labels))
+        if weights == "default" and card.weights_kind == "encoder":
+            if labels is None and num_classes is None:
+                raise ModelError(
+                    f"{card.name} has no published segmentation weights: --weights default gives only its "
+                    f"ImageNet encoder, for fine-tuning (segstudio finetune DATA --model {card.name}). "
+                    f"To predict, use a fine-tuned checkpoint (--weights RUN/best.pt), or --weights none")
+            file = download(card.url, cache, progress=progress)
+            raw, _ = read_checkpoint(file)
+            source = f"{file} (ImageNet {card.encoder_weights.builder} weights for the {card.name} encoder)"
+            state = card.encoder_weights.model_state(raw, source, card.name)
+            encoder_only = card.encoder_weights.targets
+            version = "default"
+        elif weights == "default":
+            if card.weights_kind is None:
+                raise ModelError(f"{card.name} has no default weights; use --weights none or a checkpoint")
             file = download(card.url, cache, progress=progress)
             state, _ = read_checkpoint(file)
             version = "default"
@@ -346,7 +384,8 @@ def load_model(name: str | None = None, weights: str | os.PathLike = "default", 
     model = build_model(card, len(out_ids), aux_loss=aux_loss, frozen_bn=card.frozen_bn and state is not None)
     if state is not None:
         _check_finite(state, source)
-        _load_state(model, state, card, source, drop_heads=replace, expected_classes=len(out_ids))
+        _load_state(model, state, card, source, drop_heads=replace, expected_classes=len(out_ids),
+                    only=encoder_only)
     model.eval()
     transforms, prep = preprocessing_of(card)
     return LoadedModel(model=model, card=card, labels=target, output_ids=np.asarray(out_ids, np.int64),

@@ -98,10 +98,15 @@ def test_models_lists_cache_state(tmp_path, monkeypatch, capsys):
     (tmp_path / "hub" / "checkpoints" / card.file_name).write_bytes(b"x")
     assert main(["models", "--json"]) == 0
     rows = {r["name"]: r for r in json.loads(capsys.readouterr().out)}
-    assert len(rows) == 8
+    assert len(rows) == 12
     assert rows["fcn_resnet50"]["cached"] and not rows["fcn_resnet101"]["cached"]
     assert rows["maskrcnn_resnet50_fpn"]["num_classes"] == 81
     assert rows["lraspp_mobilenet_v3_large"]["metrics"]["COCO-val2017-VOC-labels"]["miou"] > 0
+    unet = rows["unet_resnet34"]  # no published segmentation weights: no classes or metrics of its own
+    assert unet["num_classes"] is None and unet["classes"] is None and unet["metrics"] == {}
+    assert unet["default_weights"] == "ImageNet encoder" and unet["weights_url"].endswith(".pth")
+    assert 24_000_000 < unet["parameters"] < 25_000_000 and unet["source"] == "smp"
     assert main(["models"]) == 0
     text = capsys.readouterr().out
     assert "deeplabv3_resnet50" in text and "yes" in text
+    assert "ImageNet encoder only" in text and "fine-tune on your labels first" in text

@@ -1,4 +1,4 @@
-"""Model cards: every card resolves to a torchvision builder and weights; heads are where the cards say."""
+"""Model cards: every card resolves to its builder and weights; heads are where the cards say."""
 
 import json
 
@@ -12,9 +12,11 @@ from segstudio.ml import registry
 from segstudio.ml.registry import get_card, list_cards
 from segstudio.ml.weights import build_model
 
-EXPECTED = {"fcn_resnet50", "fcn_resnet101", "deeplabv3_resnet50", "deeplabv3_resnet101",
-            "deeplabv3_mobilenet_v3_large", "lraspp_mobilenet_v3_large",
-            "maskrcnn_resnet50_fpn", "maskrcnn_resnet50_fpn_v2"}
+TORCHVISION = {"fcn_resnet50", "fcn_resnet101", "deeplabv3_resnet50", "deeplabv3_resnet101",
+               "deeplabv3_mobilenet_v3_large", "lraspp_mobilenet_v3_large",
+               "maskrcnn_resnet50_fpn", "maskrcnn_resnet50_fpn_v2"}
+ENCODER_ONLY = {"unet_resnet34", "segnet_vgg16_bn", "pspnet_resnet50", "deeplabv3plus_resnet50"}
+EXPECTED = TORCHVISION | ENCODER_ONLY
 
 
 def test_all_models_registered():
@@ -23,7 +25,7 @@ def test_all_models_registered():
     assert [c.task for c in cards] == sorted((c.task for c in cards), key=("semantic", "instance").index)
 
 
-@pytest.mark.parametrize("name", sorted(EXPECTED))
+@pytest.mark.parametrize("name", sorted(TORCHVISION))
 def test_card_metadata_comes_from_torchvision(name):
     card = get_card(name)
     assert card.weights_enum.meta["num_params"] == card.num_params > 1_000_000
@@ -37,6 +39,30 @@ def test_card_metadata_comes_from_torchvision(name):
         assert labels.names == LabelSet.coco_things().names
         assert len(out_ids) == 91 and (out_ids >= 0).sum() == 81
         assert labels.names[out_ids[1]] == "person"
+
+
+@pytest.mark.parametrize("name", sorted(ENCODER_ONLY))
+def test_encoder_weights_fill_exactly_the_encoder(name):
+    """The ImageNet classifier's keys, renamed by the card, are exactly the model's encoder keys."""
+    from torchvision.models import get_model
+
+    card = get_card(name)
+    assert card.weights_kind == "encoder" and not card.has_classes
+    assert card.categories == [] and card.metrics == {} and card.num_params is None
+    assert card.url.startswith("https://download.pytorch.org/") and card.file_name.endswith(".pth")
+    enc = card.encoder_weights
+    with torch.device("meta"):
+        classifier = get_model(enc.builder).state_dict()
+        model = build_model(card, 5).state_dict()
+    mapped = enc.model_state(classifier, "test", card.name)
+    encoder = {k for k in model if k.startswith(enc.targets)}
+    assert set(mapped) == encoder and len(encoder) > 50
+    assert all(mapped[k].shape == model[k].shape for k in encoder)
+    if "" not in enc.rename:  # keys outside every renamed prefix (and not skipped) are an error
+        with pytest.raises(ModelError, match="have no place"):
+            enc.model_state({**classifier, "extra.weight": torch.zeros(1)}, "test", card.name)
+    with pytest.raises(ModelError, match="no published classes"):
+        card.default_labels()
 
 
 @pytest.mark.parametrize("name", sorted(EXPECTED))
@@ -77,5 +103,15 @@ def test_bad_card_is_reported_with_its_path(tmp_path, monkeypatch):
     (folder / "x.json").write_text("{not json")
     registry._cards.cache_clear()
     with pytest.raises(ModelError, match=r"x\.json: cannot read"):
+        registry.list_cards()
+    registry._cards.cache_clear()
+    (folder / "x.json").write_text(json.dumps({"name": "x", "task": "semantic", "source": "keras", "builder": "b",
+                                               "head_keys": []}))
+    with pytest.raises(ModelError, match=r"x\.json: source must be one of torchvision, smp, segstudio"):
+        registry.list_cards()
+    registry._cards.cache_clear()
+    (folder / "x.json").write_text(json.dumps({"name": "x", "task": "semantic", "source": "smp", "builder": "Unet",
+                                               "head_keys": [], "encoder_weights": {"builder": "resnet18"}}))
+    with pytest.raises(ModelError, match=r"x\.json: encoder_weights must be an object"):
         registry.list_cards()
     registry._cards.cache_clear()

@@ -37,7 +37,8 @@ class ModelPanel(QWidget):
     def __init__(self, parent=None):
         super().__init__(parent)
         self.model_box = QComboBox()
-        self.model_box.setToolTip("torchvision architecture (semantic or instance)")
+        self.model_box.setToolTip("the architecture (semantic or instance); U-Net, SegNet, PSPNet and DeepLabV3+ "
+                                  "have no published classes: predict with a fine-tuned checkpoint")
         self.weights_box = QComboBox()
         self.weights_box.setEditable(True)
         self.weights_box.addItems(["default", "none"])

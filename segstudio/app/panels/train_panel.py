@@ -25,6 +25,7 @@ from PySide6.QtWidgets import (QButtonGroup, QCheckBox, QComboBox, QDoubleSpinBo
                                QVBoxLayout, QWidget)
 
 from segstudio.app.panels.loss_curve import LossCurve
+from segstudio.app.panels.loss_options import LossOptions
 
 PROJECT = "This project"
 FOLDER = "Folder or file…"
@@ -97,6 +98,8 @@ class TrainPanel(QWidget):
         form.addRow("Size", srow)
         self.freeze = QCheckBox("Freeze the backbone (few images or classes)")
         form.addRow("", self.freeze)
+        self.loss_options = LossOptions()
+        form.addRow("Loss", self.loss_options)
         self.out_path, row = self._path_row("output folder (default: beside the data)", "out")
         form.addRow("Output", row)
 
@@ -187,6 +190,8 @@ class TrainPanel(QWidget):
                   "max_minutes": self.minutes.value() if self.by_minutes.isChecked() else None,
                   "batch_size": self.batch.value(), "crop": self.crop.value(),
                   "freeze_backbone": self.freeze.isChecked(), "workers": 0}
+        if task == "semantic":
+            config.update(self.loss_options.config())
         return config, spec
 
     def set_running(self, running: bool) -> None:
@@ -252,7 +257,7 @@ class TrainPanel(QWidget):
         for w in (self.data_path, self.masks_path, self.labels_path, self.void_ids):
             w.setEnabled(folder and not running)
         for w in (self.source, self.model, self.weights, self.epochs, self.minutes, self.batch, self.crop,
-                  self.freeze, self.by_epochs, self.by_minutes, self.out_path):
+                  self.freeze, self.by_epochs, self.by_minutes, self.out_path, self.loss_options):
             w.setEnabled(not running)
         self.start_button.setEnabled(not running)
         self.cancel_button.setEnabled(running)

@@ -1,7 +1,8 @@
 """Semantic segmentation samples and the dataset over them.
 
 A ``SemanticSample`` knows where its image is and how to read its class map
-(already in the label set's ids, 255 void).  ``SemanticDataset`` reads one
+(already in the label set's ids, 255 void) and, where the data has them, its
+instance map (0 = no instance; used for U-Net's border weights).  ``SemanticDataset`` reads one
 sample as ``(image RGB uint8 H×W×3, mask uint8 H×W)`` and applies an optional
 ``transform(image, mask)``.  It is a plain map-style dataset that torch's
 DataLoader accepts; it imports no torch itself.
@@ -26,6 +27,7 @@ class SemanticSample:
     key: str
     image_path: Path
     read_mask: Callable[[], np.ndarray]
+    read_instances: Callable[[], np.ndarray] | None = None   # None: the data has no instance maps
 
 
 def remap_mask(mask: np.ndarray, num_classes: int, void_ids: Sequence[int] = (), source: str = "mask",

@@ -155,12 +155,24 @@ def _voc(spec: DataSpec, voc: Path) -> OpenedData:
     data = read_voc(voc, _labels_of(spec, None))
     n = len(data.labels)
     samples = [SemanticSample(s.stem, s.image,
-                              (lambda s=s: remap_mask(data.class_map(s), n, spec.void_ids, str(s.class_png))))
+                              (lambda s=s: remap_mask(data.class_map(s), n, spec.void_ids, str(s.class_png))),
+                              _voc_objects(s.object_png) if s.object_png and s.object_png.exists() else None)
                for s in data.samples]
     dataset = SemanticDataset(samples, data.labels, name=data.root.name)
     split = data.split or {}
     own = (split["train"], split["val"]) if split.get("train") and split.get("val") else None
     return _split(spec, dataset, None, data.labels, "voc", own)
+
+
+def _voc_objects(path: Path):
+    """VOC ``SegmentationObject``: palette index = object number, 255 = the void outline (no instance)."""
+    def read():
+        from segstudio.core.labels import voc_palette
+
+        ids = read_label_png(path, voc_palette())
+        return np.where(ids == 255, 0, ids).astype(np.int32)
+
+    return read
 
 
 # -- segstudio project ----------------------------------------------------------------------
@@ -191,7 +203,8 @@ def _project(spec: DataSpec, path: Path) -> OpenedData:
 
     if spec.task == "semantic":
         samples = [SemanticSample(k, project.image_path(k),
-                                  (lambda k=k: remap_mask(load(k).class_map, n, spec.void_ids, k)))
+                                  (lambda k=k: remap_mask(load(k).class_map, n, spec.void_ids, k)),
+                                  (lambda k=k: load(k).instance_map))
                    for k in keys]
         data = SemanticDataset(samples, labels, name=path.name)
     else:

@@ -34,7 +34,8 @@ def recompute_bn_stats(model: nn.Module, batches, num_batches: int, device: torc
         m.momentum = None            # cumulative average over the batches below
     used = 0
     try:
-        for images, _ in batches:
+        for batch in batches:
+            images = batch[0]
             if used >= num_batches:
                 break
             step = micro_batch or len(images)

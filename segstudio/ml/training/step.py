@@ -24,7 +24,7 @@ import torch
 from segstudio.errors import TrainingError
 from segstudio.ml.training import distributed as D
 from segstudio.ml.training.evaluation import autocast_for
-from segstudio.ml.training.losses import VOID, instance_loss, segmentation_loss
+from segstudio.ml.training.losses import VOID, instance_loss
 
 
 def _oom_types() -> tuple:
@@ -63,7 +63,8 @@ class StepRunner:
 
     def _run(self, batch) -> tuple[float, bool, int]:
         t = self.t
-        images, targets = batch
+        images, targets, *extra = batch
+        pixel_weights = extra[0] if extra else None   # border weights, when the loss uses them
         n = len(images)
         if t.task == "semantic":
             targets = targets.to(t.device, non_blocking=True)
@@ -77,6 +78,8 @@ class StepRunner:
                     t.scheduler.step()
                 return 0.0, True, n
             images = images.to(t.device, non_blocking=True)
+            if pixel_weights is not None:
+                pixel_weights = pixel_weights.to(t.device, non_blocking=True)
             pieces = self._pieces(n)
             weights = [int((targets[a:b] != VOID).sum()) / max(valid, 1) for a, b in pieces]
         else:
@@ -98,7 +101,8 @@ class StepRunner:
             with sync:
                 with autocast_for(t.device, t.amp):
                     if t.task == "semantic":
-                        loss = segmentation_loss(t.model(images[a:b]), targets[a:b], t.config.aux_weight)
+                        loss = t.loss.criterion(t.model(images[a:b]), targets[a:b],
+                                                None if pixel_weights is None else pixel_weights[a:b])
                     else:
                         loss = instance_loss(t.model(images[a:b], targets[a:b]))
                 value = float(loss.detach())

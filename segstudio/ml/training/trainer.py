@@ -26,6 +26,7 @@ from segstudio.errors import TrainingError
 from segstudio.ml.training import checkpoint as ck
 from segstudio.ml.training import distributed as D
 from segstudio.ml.training.hooks import CheckpointInfo, EpochInfo, Hook, IterationInfo, TrainResult
+from segstudio.ml.training.loss_setup import setup_loss
 from segstudio.ml.training.model_setup import TrainModel, build_train_model, set_train_mode
 from segstudio.ml.training.schedule import WarmupPolyLR, build_optimizer
 from segstudio.ml.training.step import StepRunner
@@ -60,6 +61,10 @@ class TrainConfig:
     min_size: int | None = None        # Mask R-CNN: its internal resize (default 800 / 1333 max)
     write_checkpoints: bool = True     # False: keep nothing on disk (experiments, benchmarks)
     precise_bn: int = 10               # recompute BatchNorm statistics on N batches before validation
+    loss: str = "ce"                   # "ce" | "dice" | "ce+dice" (see losses.py)
+    class_weights: str = "none"        # "none" | "median-frequency" | path of a weights file
+    border_weight: float | None = None  # U-Net's w0 between touching instances (None: off)
+    border_sigma: float = 5.0
 
     def to_json(self) -> dict:
         d = asdict(self)
@@ -129,6 +134,9 @@ class Trainer:
             tm.model.transform.min_size = (int(cfg.min_size),)
             tm.model.transform.max_size = max(int(cfg.min_size), int(cfg.min_size * 1333 / 800))
         self.task = tm.task
+        self.loss = setup_loss(cfg, self.data, tm, self.message)
+        if self.loss.criterion is not None:
+            self.loss.criterion.to(self.device)
         self.model = tm.model.to(self.device)
         self.model_plain = self.model
         self.lr = cfg.lr if cfg.lr is not None else (0.01 if self.task == "semantic"
@@ -167,7 +175,7 @@ class Trainer:
             train_tf = T.InstanceTrainTransform()
             self.val_set = self.data.val.with_transform(T.InstanceEvalTransform())
             collate = T.collate_instance
-        self.train_set = self.data.train.with_transform(train_tf)
+        self.train_set = self.loss.train_data.with_transform(train_tf)
         self.sampler = D.EpochSampler(self.train_set, self.ctx, shuffle=True, seed=cfg.seed,
                                       drop_last=len(self.train_set) >= batch_size * self.ctx.world)
         drop_last = self.sampler.full_length() >= batch_size
@@ -359,7 +367,7 @@ class Trainer:
             epoch=self.epoch, iteration=self.iteration, history=list(self.history),
             training={"batch_size": cfg.batch_size, "crop": cfg.crop, "lr": self.lr,
                       "freeze_backbone": cfg.freeze_backbone, "world_size": self.ctx.world,
-                      "base_version": self.tm.base_version})
+                      "base_version": self.tm.base_version, **self.loss.card})
 
     def _publish(self, metrics: dict, score: float | None) -> Path:
         ckpt = ck.checkpoint_dict(self.model_plain.state_dict(), self._card(metrics, score),

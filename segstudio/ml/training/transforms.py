@@ -4,7 +4,9 @@ Images come in as RGB uint8 H×W×3 numpy arrays, masks as uint8 H×W.  Training
 random resize of the shorter side to 0.5–2.0 × ``base_size`` (image bilinear,
 mask nearest neighbour), horizontal flip, pad to the crop size (image with 0,
 mask with 255 so padding is never trained on), random crop, ImageNet
-normalisation.  Evaluation: normalisation only (optionally a resize of the
+normalisation.  An optional per-pixel weight map (U-Net's border weights)
+follows the mask: resized bilinearly, flipped, padded with 0 and cropped
+with it.  Evaluation: normalisation only (optionally a resize of the
 image; the mask is kept at full size so scores are at the original resolution).
 """
 
@@ -16,8 +18,8 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-IMAGENET_MEAN = (0.485, 0.456, 0.406)
-IMAGENET_STD = (0.229, 0.224, 0.225)
+from segstudio.ml.weights import IMAGENET_MEAN, IMAGENET_STD
+
 VOID = 255
 
 
@@ -47,7 +49,7 @@ def shorter_side_size(h: int, w: int, short: int) -> tuple[int, int]:
 
 
 class SegmentationTrainTransform:
-    """(image, mask) numpy -> (normalised float image C×H×W, int64 mask crop×crop)."""
+    """(image, mask[, weights]) numpy -> (normalised float image C×H×W, int64 mask crop×crop[, float weights])."""
 
     def __init__(self, crop_size: int, base_size: int | None = None, scale=(0.5, 2.0), hflip: float = 0.5,
                  mean=IMAGENET_MEAN, std=IMAGENET_STD):
@@ -57,22 +59,31 @@ class SegmentationTrainTransform:
         self.hflip = hflip
         self.mean, self.std = mean, std
 
-    def __call__(self, image: np.ndarray, mask: np.ndarray):
+    def __call__(self, image: np.ndarray, mask: np.ndarray, weights: np.ndarray | None = None):
         x = to_tensor(image)
         m = torch.from_numpy(np.array(mask, dtype=np.uint8, copy=True))
+        w = None if weights is None else torch.from_numpy(np.array(weights, dtype=np.float32, copy=True))
         short = int(random.uniform(self.scale[0], self.scale[1]) * self.base)
         size = shorter_side_size(x.shape[1], x.shape[2], max(1, short))
         x = resize_image(x, size)
         m = resize_mask(m, size)
+        if w is not None:
+            w = F.interpolate(w[None, None], size=size, mode="bilinear", align_corners=False)[0, 0]
         if random.random() < self.hflip:
             x = x.flip(-1)
             m = m.flip(-1)
+            w = None if w is None else w.flip(-1)
         x, m = pad_to(x, m, self.crop)
         top = random.randint(0, x.shape[1] - self.crop)
         left = random.randint(0, x.shape[2] - self.crop)
         x = x[:, top:top + self.crop, left:left + self.crop]
         m = m[top:top + self.crop, left:left + self.crop]
-        return normalize(x, self.mean, self.std).contiguous(), m.long().contiguous()
+        out = normalize(x, self.mean, self.std).contiguous(), m.long().contiguous()
+        if w is None:
+            return out
+        ph, pw = max(0, self.crop - w.shape[0]), max(0, self.crop - w.shape[1])
+        w = F.pad(w, (0, pw, 0, ph), value=0.0)[top:top + self.crop, left:left + self.crop]
+        return out + (w.contiguous(),)
 
 
 def pad_to(x: torch.Tensor, m: torch.Tensor, size: int):
@@ -128,8 +139,8 @@ class InstanceEvalTransform(InstanceTrainTransform):
 
 
 def collate_semantic(batch):
-    images, masks = zip(*batch)
-    return torch.stack(images), torch.stack(masks)
+    """(images, masks) or, with weight maps, (images, masks, weights), each stacked."""
+    return tuple(torch.stack(parts) for parts in zip(*batch))
 
 
 def collate_instance(batch):
