@@ -155,8 +155,8 @@ def refine_instance(image: np.ndarray, prob: np.ndarray, box: tuple[int, int, in
 
 
 def refine_result(image: np.ndarray, result: Any, params: CRFParams | None = None):
-    """CRF-refine a ``SemanticResult`` (returns the new class map) or an ``InstanceResult``
-    (returns a new InstanceResult with refined masks)."""
+    """CRF-refine a ``SemanticResult`` or an ``InstanceResult``: a new result of the same type
+    (the class map, or the instances' masks, refined; the model's logits and scores kept)."""
     from segstudio.ml.results import InstanceResult, PredictedInstance
 
     params = params or CRFParams()
@@ -171,4 +171,4 @@ def refine_result(image: np.ndarray, result: Any, params: CRFParams | None = Non
                 out.append(PredictedInstance(inst.box, inst.score, inst.class_id, inst.class_name, mask, inst.prob))
         return InstanceResult(out, result.labels, result.size, result.unmapped, result.model, result.version)
     probs, ids = result.probabilities(params.min_prob)
-    return refine(image, probs, ids, params)
+    return replace(result, class_map=refine(image, probs, ids, params))
