@@ -69,12 +69,14 @@ def usage_of(card: dict | None) -> CardUsage:
     usage = card.get("usage") if isinstance(card.get("usage"), dict) else {}
     size = _positive_int(usage.get("working_size"))
     source = "the checkpoint's card"
-    if size is None:  # cards written before the usage block: the trainer's default base size for its crop
+    if size is None:  # cards written before the usage block: the trainer's defaults for its crop
         training = card.get("training") if isinstance(card.get("training"), dict) else {}
-        size = _positive_int(training.get("eval_size")) or _positive_int(training.get("base_size"))
+        size = _positive_int(training.get("eval_size"))
+        base = _positive_int(training.get("base_size"))
         crop = _positive_int(training.get("crop"))
-        if size is None and crop is not None and card.get("task", "semantic") == "semantic":
-            size = round(crop * 520 / 480)
+        if size is None and card.get("task", "semantic") == "semantic" and (base or crop):
+            base = base or round(crop * 520 / 480)  # the trainer's default base size for its crop
+            size = round(base * 1.25)               # and its default working size (mean training scale)
         source = "the checkpoint's training crop" if size is not None else ""
     crf = usage.get("crf") if isinstance(usage.get("crf"), dict) else {}
     status = crf.get("status") if crf.get("status") in (CRF_FITTED, CRF_NO_GAIN) else CRF_NOT_FITTED

@@ -65,8 +65,9 @@ def test_the_working_size_comes_from_the_card_unless_resize_says_otherwise(tmp_p
 
 
 def test_older_cards_use_the_trainers_default_base_size_of_their_crop():
-    assert usage_of({"task": "semantic", "training": {"crop": 128}}).working_size == 139
-    assert usage_of({"training": {"crop": 128, "base_size": 160}}).working_size == 160
+    assert usage_of({"task": "semantic", "training": {"crop": 128}}).working_size == 174  # 1.25 × 139
+    assert usage_of({"training": {"crop": 128, "base_size": 160}}).working_size == 200
+    assert usage_of({"training": {"crop": 128, "eval_size": 192}}).working_size == 192
     assert usage_of(None).working_size is None
 
 

@@ -42,7 +42,8 @@ class TrainConfig:
     batch_size: int = 4
     crop: int = 480
     base_size: int | None = None       # random resize around this shorter side (default crop × 520/480)
-    eval_size: int | None = None       # resize val images' shorter side (scores stay at full size)
+    eval_size: int | None = None       # validation / working size: val images' shorter side (default: the
+                                       # base size; scores stay at full size); recorded in the card
     lr: float | None = None            # default 0.01 (semantic), 0.02 × batch / 16 (instance)
     momentum: float = 0.9
     weight_decay: float | None = None  # default 1e-4, 1e-6 for MobileNet
@@ -129,6 +130,7 @@ class Trainer:
             tm.model.transform.min_size = (int(cfg.min_size),)
             tm.model.transform.max_size = max(int(cfg.min_size), int(cfg.min_size * 1333 / 800))
         self.task = tm.task
+        self._resolve_sizes()
         self.model = tm.model.to(self.device)
         self.model_plain = self.model
         self.lr = cfg.lr if cfg.lr is not None else (0.01 if self.task == "semantic"
@@ -153,6 +155,16 @@ class Trainer:
         if cfg.resume:
             self._resume()
 
+    def _resolve_sizes(self) -> None:
+        """Base and working (validation) size of the run; the card records the working size."""
+        from segstudio.ml.training.validation import working_sizes
+
+        cfg = self.config
+        if self.task == "semantic":
+            self.base_size, self.working_size = working_sizes(cfg.crop, cfg.base_size, cfg.eval_size)
+        else:
+            self.base_size, self.working_size = None, cfg.min_size
+
     def _build_loaders(self, batch_size: int) -> None:
         from segstudio.ml.training import transforms as T
 
@@ -160,8 +172,8 @@ class Trainer:
         mean = self.tm.mean or T.IMAGENET_MEAN
         std = self.tm.std or T.IMAGENET_STD
         if self.task == "semantic":
-            train_tf = T.SegmentationTrainTransform(cfg.crop, cfg.base_size, mean=mean, std=std)
-            self.val_set = self.data.val.with_transform(T.SegmentationEvalTransform(cfg.eval_size, mean, std))
+            train_tf = T.SegmentationTrainTransform(cfg.crop, self.base_size, mean=mean, std=std)
+            self.val_set = self.data.val  # untransformed: validation predicts through the pipeline
             collate = T.collate_semantic
         else:
             train_tf = T.InstanceTrainTransform()
@@ -298,9 +310,10 @@ class Trainer:
             return {}, None
         gate = self.gate
         if self.task == "semantic":
-            model = _OutputMapped(self.model_plain, self.tm.output_to_label)
-            m = E.evaluate_semantic(model, self.val_set, len(self.tm.labels), self.device, self.amp,
-                                    self.ctx.rank, self.ctx.world, gate)
+            from segstudio.ml.training.validation import validate_semantic
+
+            m = validate_semantic(self.model_plain, self.tm, self.val_set, self.device, self.working_size, self.amp,
+                                  self.ctx.rank, self.ctx.world)
             return m.to_json(self.tm.labels.names), m.miou
         if self._gt_coco is None:
             from segstudio.ml.data.instance import to_coco
@@ -345,15 +358,22 @@ class Trainer:
         return f"{self.run_id}-e{self.epoch}-i{self.iteration}"
 
     def _card(self, metrics: dict, score: float | None) -> dict:
+        from segstudio.ml.usage import validation_entry
+
         cfg = self.config
-        return ck.make_card(
+        card = ck.make_card(
             self.tm.architecture, self.task, self.tm.labels, self._version(), metrics=metrics,
             data=dict(getattr(self.data, "summary", {})), base_weights=self.tm.base_weights,
             score={"name": self.score_name, "value": score}, best_score=self.best_score, run_id=self.run_id,
             epoch=self.epoch, iteration=self.iteration, history=list(self.history),
-            training={"batch_size": cfg.batch_size, "crop": cfg.crop, "lr": self.lr,
-                      "freeze_backbone": cfg.freeze_backbone, "world_size": self.ctx.world,
-                      "base_version": self.tm.base_version})
+            training={"batch_size": cfg.batch_size, "crop": cfg.crop, "base_size": self.base_size,
+                      "eval_size": self.working_size, "lr": self.lr, "freeze_backbone": cfg.freeze_backbone,
+                      "world_size": self.ctx.world, "base_version": self.tm.base_version})
+        card["usage"] = {"working_size": self.working_size,
+                         "validation": validation_entry(self.score_name, score, self.data.val.keys,
+                                                        f"{getattr(self.data, 'summary', {}).get('path', '')} "
+                                                        f"({self.data.val.name})")}
+        return card
 
     def _publish(self, metrics: dict, score: float | None) -> Path:
         ckpt = ck.checkpoint_dict(self.model_plain.state_dict(), self._card(metrics, score),
