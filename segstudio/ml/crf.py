@@ -84,9 +84,11 @@ def crf_inference(image: np.ndarray, probs: np.ndarray, params: CRFParams = CRFP
     d = dcrf.DenseCRF2D(W, H, K)
     d.setUnaryEnergy(np.ascontiguousarray(unary, dtype=np.float32))
     d.addPairwiseGaussian(sxy=max(params.gaussian_sxy * scale, 0.5), compat=params.gaussian_compat)
+    rgb = np.ascontiguousarray(image[:, :, :3], dtype=np.uint8)
+    if not rgb.flags.writeable:  # pydensecrf wants a writable buffer (decoded images are read-only)
+        rgb = rgb.copy()
     d.addPairwiseBilateral(sxy=max(params.bilateral_sxy * scale, 0.5), srgb=params.bilateral_srgb,
-                           rgbim=np.ascontiguousarray(image[:, :, :3], dtype=np.uint8),
-                           compat=params.bilateral_compat)
+                           rgbim=rgb, compat=params.bilateral_compat)
     q = d.inference(int(params.iterations))
     return np.asarray(q, dtype=np.float32).reshape(K, H, W)
 

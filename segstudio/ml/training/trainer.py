@@ -25,7 +25,7 @@ import torch
 from segstudio.errors import TrainingError
 from segstudio.ml.training import checkpoint as ck
 from segstudio.ml.training import distributed as D
-from segstudio.ml.training.hooks import CheckpointInfo, EpochInfo, Hook, IterationInfo, TrainResult
+from segstudio.ml.training.hooks import CheckpointInfo, EpochInfo, Hook, IterationInfo, PhaseInfo, TrainResult
 from segstudio.ml.training.model_setup import TrainModel, build_train_model, set_train_mode
 from segstudio.ml.training.schedule import WarmupPolyLR, build_optimizer
 from segstudio.ml.training.step import StepRunner
@@ -39,8 +39,8 @@ class TrainConfig:
     epochs: int | None = None          # default 10 unless a time budget is given
     max_minutes: float | None = None   # training-time budget (validation not counted)
     max_iterations: int | None = None
-    batch_size: int = 4
-    crop: int = 480
+    batch_size: int | None = None      # None: chosen from the device and the budget (see autofit.py)
+    crop: int | None = None            # None: chosen likewise
     base_size: int | None = None       # random resize around this shorter side (default crop × 520/480)
     eval_size: int | None = None       # validation / working size: val images' shorter side (default: the
                                        # base size; scores stay at full size); recorded in the card
@@ -61,6 +61,8 @@ class TrainConfig:
     min_size: int | None = None        # Mask R-CNN: its internal resize (default 800 / 1333 max)
     write_checkpoints: bool = True     # False: keep nothing on disk (experiments, benchmarks)
     precise_bn: int = 10               # recompute BatchNorm statistics on N batches before validation
+    fit_crf: bool = True               # semantic: fit the dense CRF to the best checkpoint at the end
+    crf_fit_seconds: float | None = None  # time box of that search (default: see crf_step.py; 0 = off)
 
     def to_json(self) -> dict:
         d = asdict(self)
@@ -105,6 +107,10 @@ class Trainer:
     def message(self, text: str) -> None:
         self._emit("on_message", text)
 
+    def phase(self, name: str, done: int = 0, total: int = 0, text: str = "") -> None:
+        """Progress of work outside the training steps (validation, the CRF fit...)."""
+        self._emit("on_phase", PhaseInfo(name, int(done), int(total), text))
+
     # -- set-up -------------------------------------------------------------------
     def setup(self) -> None:
         cfg = self.config
@@ -130,9 +136,10 @@ class Trainer:
             tm.model.transform.min_size = (int(cfg.min_size),)
             tm.model.transform.max_size = max(int(cfg.min_size), int(cfg.min_size * 1333 / 800))
         self.task = tm.task
-        self._resolve_sizes()
         self.model = tm.model.to(self.device)
         self.model_plain = self.model
+        self._auto_size()
+        self._resolve_sizes()
         self.lr = cfg.lr if cfg.lr is not None else (0.01 if self.task == "semantic"
                                                      else 0.02 * cfg.batch_size * self.ctx.world / 16)
         self.optimizer = build_optimizer(self.model, tm.architecture, self.lr, cfg.momentum, cfg.weight_decay)
@@ -154,6 +161,17 @@ class Trainer:
         self.run_id = cfg.version or ("ft-" + _dt.datetime.now().strftime("%Y%m%d-%H%M%S"))
         if cfg.resume:
             self._resume()
+
+    def _auto_size(self) -> None:
+        """Sizes the user left open are chosen from the device and the budget (autofit.py)."""
+        from segstudio.ml.training.autofit import auto_size
+
+        if self.config.resume and (self.out / "last.pt").exists():
+            self._resume_ckpt = ck.load_checkpoint(self.out / "last.pt", map_location=self.device)
+            self._resume_sizes = self._resume_ckpt["card"].get("training", {})
+        self.sizing = auto_size(self)
+        if self.sizing is not None and self.sizing.summary():
+            self.message(self.sizing.summary())
 
     def _resolve_sizes(self) -> None:
         """Base and working (validation) size of the run; the card records the working size."""
@@ -207,7 +225,8 @@ class Trainer:
         if not path.exists():
             raise TrainingError(f"--resume: {path} does not exist; start without --resume "
                                 "(or give the --out folder of the run to continue)")
-        ckpt = ck.load_checkpoint(path, map_location=self.device)
+        ckpt = getattr(self, "_resume_ckpt", None) or ck.load_checkpoint(path, map_location=self.device)
+        self._resume_ckpt = None
         card = ckpt["card"]
         if card.get("architecture") != self.tm.architecture:
             raise TrainingError(f"{path} is a run of {card.get('architecture')}, not {self.tm.architecture}; "
@@ -232,6 +251,7 @@ class Trainer:
         cfg = self.config
         self._it0 = self.iteration
         self._emit("on_start")
+        self.phase("first step", 0, 0, "the first training step…")
         budget = cfg.max_minutes * 60.0 if cfg.max_minutes is not None else None
         train_time = 0.0
         epochs = cfg.epochs if (cfg.epochs is not None or budget is None) else None
@@ -281,6 +301,8 @@ class Trainer:
             mean_loss = t_epoch_loss / n_epoch_loss if n_epoch_loss else None
             best_path = self._end_epoch(mean_loss) or best_path
             last_path = self._save_last(self.epoch)
+        if not self.cancelled:
+            self._fit_crf()
         result = TrainResult(self.epoch, self.iteration, self.best_score,
                              str(self.out / "best.pt") if (self.out / "best.pt").exists() else best_path,
                              str(last_path) if last_path else None, self.cancelled, list(self.history))
@@ -313,7 +335,8 @@ class Trainer:
             from segstudio.ml.training.validation import validate_semantic
 
             m = validate_semantic(self.model_plain, self.tm, self.val_set, self.device, self.working_size, self.amp,
-                                  self.ctx.rank, self.ctx.world)
+                                  self.ctx.rank, self.ctx.world, progress=lambda d, t: self.phase(
+                                      "validating", d, t, f"validating on {t} images at {self.working_size} px"))
             return m.to_json(self.tm.labels.names), m.miou
         if self._gt_coco is None:
             from segstudio.ml.data.instance import to_coco
@@ -323,6 +346,21 @@ class Trainer:
         res = E.evaluate_instance(model, self.val_set, self._gt_coco, self.device, self.amp,
                                   self.ctx.rank, self.ctx.world, gate)
         return res, res["segm_ap"]
+
+    def _fit_crf(self) -> None:
+        """Semantic runs: fit the dense CRF to the best checkpoint (crf_step.py); its card is republished."""
+        if self.ctx.is_main:
+            from segstudio.ml.training.crf_step import fit_crf_for_run
+
+            crf = fit_crf_for_run(self)
+            if crf is not None:  # the same checkpoint with a new card: consumers reload it
+                import json
+
+                card = json.loads((self.out / "best.json").read_text("utf-8"))
+                self._emit("on_checkpoint", CheckpointInfo(str(self.out / "best.pt"), card["version"],
+                                                           card.get("epoch", self.epoch) - 1, card["iteration"],
+                                                           card.get("best_score"), True))
+        D.barrier(self.ctx)
 
     def refresh_bn(self) -> int:
         """Precise BatchNorm statistics from ``config.precise_bn`` training batches (see precise_bn.py)."""
@@ -367,6 +405,7 @@ class Trainer:
             score={"name": self.score_name, "value": score}, best_score=self.best_score, run_id=self.run_id,
             epoch=self.epoch, iteration=self.iteration, history=list(self.history),
             training={"batch_size": cfg.batch_size, "crop": cfg.crop, "base_size": self.base_size,
+                      "auto_sized": list(self.sizing.chosen) if getattr(self, "sizing", None) else [],
                       "eval_size": self.working_size, "lr": self.lr, "freeze_backbone": cfg.freeze_backbone,
                       "world_size": self.ctx.world, "base_version": self.tm.base_version})
         card["usage"] = {"working_size": self.working_size,

@@ -1,0 +1,238 @@
+"""Training sizes that fit the device and the time budget: ``choose_sizes``.
+
+With no size options, ``finetune`` and the Train tab let this module choose the
+crop, base size, batch and working (validation) size.  It times one training
+step of the real model at a small probe size on the real device (and, on a GPU,
+measures its memory), then:
+
+* batch: 8 on CPUs and Apple MPS; on a GPU the largest of 16, 8, 4, 2 whose
+  estimated memory at the chosen crop stays within 60 % of the free memory;
+* crop: the largest candidate (a multiple of 32, at most the images' typical
+  longer side and at most 512) that still leaves ``MIN_STEPS`` optimiser steps
+  in the time budget; without a budget, the largest whose planned epochs take
+  at most ``NO_BUDGET_MINUTES``.  A short CPU budget thus gets small crops and
+  many steps (4 minutes on a 2-core CPU: crop 128), a GPU gets the reference's
+  480 around base 520;
+* base size: crop × 520/480 (torchvision's references), working size 1.25 × base.
+
+Explicit options always win: each value given is kept and the rest is chosen
+around it.  ``SizeChoice.summary()`` says what was chosen and why.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass, field
+
+from segstudio.ml.training.validation import default_base_size, default_working_size
+
+CROPS = (96, 128, 160, 192, 224, 256, 320, 384, 448, 480, 512)
+MIN_STEPS = 250             # optimiser steps wanted at least within a time budget
+NO_BUDGET_MINUTES = 60.0    # without a budget: the planned epochs should take about this long at most
+PROBE_CROP, PROBE_BATCH = 128, 2
+GPU_MEMORY_SHARE = 0.6
+
+
+@dataclass
+class SizeChoice:
+    crop: int
+    batch_size: int
+    base_size: int
+    eval_size: int
+    chosen: tuple[str, ...] = ()           # the fields chosen here (the others were given)
+    reasons: list[str] = field(default_factory=list)
+    step_seconds: float | None = None      # estimated seconds per step at the chosen size
+    steps: int | None = None               # estimated steps in the budget
+
+    def summary(self) -> str:
+        if not self.chosen:
+            return ""
+        names = {"crop": f"crop {self.crop} px", "batch_size": f"batch {self.batch_size}",
+                 "base_size": f"base size {self.base_size} px", "eval_size": f"working size {self.eval_size} px"}
+        head = "chose " + ", ".join(names[c] for c in ("crop", "batch_size", "base_size", "eval_size")
+                                    if c in self.chosen)
+        return head + ": " + "; ".join(self.reasons) + \
+            ". Give --crop / --batch-size / --base-size / --eval-size (or the Train tab's sizes) to choose yourself"
+
+
+@dataclass
+class Probe:
+    seconds_per_pixel: float               # one training step's time per image pixel
+    bytes_per_pixel: float | None = None   # GPU memory per image pixel (None: not measured)
+    free_bytes: int | None = None
+
+
+def probe_step(model, device, num_classes: int, crop: int = PROBE_CROP, batch: int = PROBE_BATCH,
+               repeats: int = 2) -> Probe:
+    """Time forward + backward of ``model`` (train mode) on random data; restores its weights' grads."""
+    import torch
+    import torch.nn.functional as F
+
+    was_training = model.training
+    model.train()
+    x = torch.randn(batch, 3, crop, crop, device=device)
+    y = torch.randint(0, max(1, num_classes), (batch, crop, crop), device=device)
+    cuda = device.type == "cuda"
+    base_mem = 0
+    if cuda:
+        torch.cuda.synchronize(device)
+        torch.cuda.reset_peak_memory_stats(device)
+        base_mem = torch.cuda.memory_allocated(device)
+    # BatchNorm running statistics must not learn from noise
+    bn_state = {k: v.clone() for k, v in model.state_dict().items() if "running_" in k or "num_batches" in k}
+    times = []
+    try:
+        for i in range(repeats + 1):
+            t = time.perf_counter()
+            out = model(x)["out"]
+            loss = F.cross_entropy(out, y)
+            loss.backward()
+            if cuda:
+                torch.cuda.synchronize(device)
+            if i:  # the first step pays one-off costs
+                times.append(time.perf_counter() - t)
+    finally:
+        model.zero_grad(set_to_none=True)
+        model.load_state_dict(bn_state, strict=False)
+        model.train(was_training)
+    pixels = batch * crop * crop
+    probe = Probe(min(times) / pixels)
+    if cuda:
+        peak = torch.cuda.max_memory_allocated(device) - base_mem
+        free, _ = torch.cuda.mem_get_info(device)
+        probe.bytes_per_pixel = peak / pixels
+        probe.free_bytes = int(free)
+    return probe
+
+
+def _typical_long_side(sizes: list[tuple[int, int]]) -> int | None:
+    if not sizes:
+        return None
+    longs = sorted(max(h, w) for h, w in sizes)
+    return longs[len(longs) // 2]
+
+
+def choose_sizes(probe: Probe, device_type: str, *, budget_minutes: float | None, epochs: int | None,
+                 train_images: int, image_sizes: list[tuple[int, int]] | None = None, crop: int | None = None,
+                 batch_size: int | None = None, base_size: int | None = None,
+                 eval_size: int | None = None) -> SizeChoice:
+    """Crop, batch, base and working size for a semantic run (given values are kept)."""
+    chosen = [n for n, v in (("crop", crop), ("batch_size", batch_size), ("base_size", base_size),
+                             ("eval_size", eval_size)) if v is None]
+    reasons: list[str] = []
+    long_side = _typical_long_side(image_sizes or [])
+    cap = min(512, max(CROPS[0], long_side)) if long_side else 512
+    candidates = [c for c in CROPS if c <= cap] or [CROPS[0]]
+
+    def batch_for(c: int) -> int:
+        if batch_size is not None:
+            return batch_size
+        if device_type != "cuda" or not probe.bytes_per_pixel or not probe.free_bytes:
+            return 8
+        for b in (16, 8, 4, 2):
+            if b * c * c * probe.bytes_per_pixel <= GPU_MEMORY_SHARE * probe.free_bytes:
+                return b
+        return 1
+
+    def step_s(c: int) -> float:
+        return probe.seconds_per_pixel * batch_for(c) * c * c
+
+    if budget_minutes is not None:
+        budget_s = budget_minutes * 60.0
+        fits = [c for c in candidates if budget_s / step_s(c) >= MIN_STEPS]
+        pick = crop if crop is not None else (max(fits) if fits else candidates[0])
+        steps = int(budget_s / step_s(pick))
+        why = f"{budget_minutes:g} min of training"
+    else:
+        n_epochs = epochs if epochs is not None else 10
+
+        def run_s(c: int) -> float:
+            return n_epochs * max(1, math.ceil(train_images / batch_for(c))) * step_s(c)
+        fits = [c for c in candidates if run_s(c) <= NO_BUDGET_MINUTES * 60.0]
+        pick = crop if crop is not None else (max(fits) if fits else candidates[0])
+        steps = n_epochs * max(1, math.ceil(train_images / batch_for(pick)))
+        why = f"{n_epochs} epochs of {train_images} images"
+    batch = batch_for(pick)
+    est = step_s(pick)
+    if "crop" in chosen:
+        if budget_minutes is not None:
+            bigger = [c for c in candidates if c > pick]
+            more = (f"; a {bigger[0]}-px crop would give ≈{int(budget_minutes * 60 / step_s(bigger[0]))}"
+                    if bigger else "")
+            reasons.append(f"a step of {batch}×{pick}² takes ≈{est:.2f} s on this {device_type} (measured), so "
+                           f"{why} give ≈{steps} steps (≥ {MIN_STEPS} wanted{more})")
+        else:
+            reasons.append(f"a step of {batch}×{pick}² takes ≈{est:.2f} s on this {device_type} (measured); "
+                           f"{why} take ≈{steps * est / 60:.0f} min (≤ {NO_BUDGET_MINUTES:.0f} wanted)")
+    if "batch_size" in chosen:
+        if device_type == "cuda" and probe.bytes_per_pixel:
+            reasons.append(f"batch {batch}: ≈{batch * pick * pick * probe.bytes_per_pixel / 2 ** 30:.1f} GiB of "
+                           f"{probe.free_bytes / 2 ** 30:.1f} GiB free GPU memory")
+        else:
+            reasons.append(f"batch {batch} on the {device_type}")
+    base = base_size if base_size is not None else default_base_size(pick)
+    work = eval_size if eval_size is not None else default_working_size(base)
+    if "base_size" in chosen or "eval_size" in chosen:
+        reasons.append(f"base size = crop × 520/480 and validation at 1.25 × base, the size predict will use")
+    return SizeChoice(pick, batch, base, work, tuple(chosen), reasons, est, steps)
+
+
+# -- the trainer's use -----------------------------------------------------------------
+SIZE_FIELDS = ("crop", "batch_size", "base_size", "eval_size")
+
+
+def _agree(probe: Probe, ctx) -> Probe:
+    """Under torchrun every process must choose the same sizes: take the slowest, tightest probe."""
+    if ctx is None or not ctx.distributed:
+        return probe
+    import torch
+    import torch.distributed as dist
+
+    dev = ctx.device if dist.get_backend() == "nccl" else torch.device("cpu")
+    t = torch.tensor([probe.seconds_per_pixel, probe.bytes_per_pixel or 0.0, -(probe.free_bytes or 0)],
+                     dtype=torch.float64, device=dev)
+    dist.all_reduce(t, op=dist.ReduceOp.MAX)
+    v = t.cpu().tolist()
+    return Probe(v[0], v[1] or None, int(-v[2]) or None)
+
+
+def _image_sizes(dataset, limit: int = 16) -> list[tuple[int, int]]:
+    from segstudio.formats.images import image_size
+
+    sizes = []
+    samples = getattr(dataset, "samples", [])
+    step = max(1, len(samples) // limit)
+    for s in samples[::step][:limit]:
+        try:
+            w, h = image_size(s.image_path)
+        except Exception:  # an unreadable image is reported when it is loaded for training
+            continue
+        sizes.append((h, w))
+    return sizes
+
+
+def auto_size(trainer) -> SizeChoice | None:
+    """Fill the trainer's missing sizes (``config.crop``/``batch_size``/``base_size``/``eval_size``
+    None) before its loaders are built; returns what was chosen (None: nothing to choose)."""
+    cfg = trainer.config
+    if trainer.task != "semantic":
+        if cfg.batch_size is None:
+            cfg.batch_size = 4 if trainer.device.type == "cuda" else 2
+            return SizeChoice(0, cfg.batch_size, 0, 0, ("batch_size",), [f"batch {cfg.batch_size} on the "
+                                                                        f"{trainer.device.type}"])
+        return None
+    given = {n: getattr(cfg, n) for n in SIZE_FIELDS}
+    previous = getattr(trainer, "_resume_sizes", None) or {}
+    for n in SIZE_FIELDS:  # a resumed run keeps its sizes unless told otherwise
+        if given[n] is None and previous.get(n):
+            setattr(cfg, n, int(previous[n]))
+    if cfg.crop is not None and cfg.batch_size is not None:
+        return None
+    probe = _agree(probe_step(trainer.model, trainer.device, len(trainer.tm.labels)), trainer.ctx)
+    choice = choose_sizes(probe, trainer.device.type, budget_minutes=cfg.max_minutes, epochs=cfg.epochs,
+                          train_images=len(trainer.data.train), image_sizes=_image_sizes(trainer.data.train),
+                          crop=cfg.crop, batch_size=cfg.batch_size, base_size=cfg.base_size,
+                          eval_size=cfg.eval_size)
+    cfg.crop, cfg.batch_size = choice.crop, choice.batch_size
+    return choice
