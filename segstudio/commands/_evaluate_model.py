@@ -70,6 +70,8 @@ def run_model(args, print_table) -> int:
                               crf_force=args.crf_force, **options)
     for note in pipeline.notes:
         print(note, file=sys.stderr)
+    if args.crf and pipeline.crf is None:
+        print("  (--crf-force refines anyway)", file=sys.stderr)
     if args.size is None and pipeline.usage.working_size:
         print(f"working size {pipeline.working_size} px (short side), as {pipeline.usage.working_size_source} "
               "says; --resize PX to change it", file=sys.stderr)

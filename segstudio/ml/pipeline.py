@@ -35,8 +35,7 @@ def crf_params_for(loaded, usage: CardUsage, overrides: dict | None = None,
         return CRFParams.from_dict(usage.crf_params, **overrides), []
     if usage.crf_status == CRF_NO_GAIN:
         if not force:
-            return None, [f"warning: dense CRF skipped: {usage.crf_note} (force it with --crf-force, or "
-                          "untick it)"]
+            return None, [f"warning: dense CRF skipped: {usage.crf_note}"]
         base = usage.crf_params or loaded.card.crf
         return CRFParams.from_dict(base, **overrides), [f"warning: {usage.crf_note}; refining anyway as asked"]
     return CRFParams.from_dict(loaded.card.crf, **overrides), []

@@ -118,3 +118,23 @@ def with_usage(card: dict, **changes) -> dict:
     usage.update({k: v for k, v in changes.items() if v is not None})
     out["usage"] = usage
     return out
+
+
+def crf_display(model: str | None, weights: str | None) -> tuple[dict, str, str]:
+    """(CRF settings, a line on where they come from, status) for a model choice, without torch:
+    a checkpoint card's fitted settings, else the model card's defaults."""
+    from segstudio.ml.registry import get_card
+
+    card = read_card_beside(weights) if weights and str(weights) not in ("default", "none") else None
+    usage = usage_of(card)
+    if usage.crf_status == CRF_FITTED:
+        return dict(usage.crf_params or {}), usage.crf_note, usage.crf_status
+    arch = (card or {}).get("architecture") or model
+    try:
+        defaults = dict(get_card(arch).crf) if arch else {}
+    except Exception:  # an unknown model is reported when it is loaded
+        defaults = {}
+    if usage.crf_status == CRF_NO_GAIN:
+        return dict(usage.crf_params or defaults), usage.crf_note, usage.crf_status
+    note = "the model card's CRF settings (not fitted to your labels)" if card is not None else ""
+    return defaults, note, usage.crf_status

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-MAX_IMAGES = 40       # validation images predicted for the fit (spread over the set)
+MAX_IMAGES = 32       # validation images predicted for the fit (spread over the set): 16 fit, 16 check
 
 
 def default_budget_s(max_minutes: float | None) -> float:
