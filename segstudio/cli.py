@@ -64,6 +64,9 @@ def launch_app(path: str | None) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
+    import multiprocessing
+
+    multiprocessing.freeze_support()  # a frozen (packaged) app's training child process starts here
     argv = list(sys.argv[1:] if argv is None else argv)
     if wants_app(argv):
         return launch_app(argv[0] if argv else None)
