@@ -26,6 +26,11 @@ def test_the_crf_box_follows_the_checkpoint_card(window, tmp_path):
     assert "fitted to the validation images" in panel.crf_note_text() and "35.0 → 37.0" in panel.crf_note_text()
     assert panel.choice().crf_params == {"iterations": 4, "bilateral_sxy": 30.0, "bilateral_srgb": 5.0,
                                          "bilateral_compat": 2.0}
+    # the run republishes the same file with a new card (its CRF fitted): the box follows
+    _card(fitted, {"status": "fitted", "params": dict(FITTED, bilateral_sxy=40.0), "baseline": 0.35,
+                   "score": 0.37, "check_images": 16})
+    window.model.use_checkpoint(str(fitted), "lraspp_mobilenet_v3_large")
+    assert panel.crf_sxy.value() == 40.0
     nogain = tmp_path / "nogain.pt"
     _card(nogain, {"status": "no_gain", "params": FITTED, "gain": -0.01, "fit_images": 8, "check_images": 8})
     panel.weights_box.setEditText(str(nogain))

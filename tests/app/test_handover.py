@@ -118,3 +118,24 @@ def test_a_run_scores_the_model_in_use_shows_progress_from_the_start_and_logs_me
     assert ctl.handover.in_use_score is not None
     if panel.offer_text():
         assert "below the model in use" in panel.offer_text()
+
+
+def test_the_progress_bar_follows_the_phases_and_ends_at_100(qtbot):
+    from segstudio.ml.training.hooks import IterationInfo, PhaseInfo
+
+    panel = TrainPanel()
+    qtbot.addWidget(panel)
+    panel.show_starting("starting the training process…")
+    assert panel.progress_bar.maximum() == 0  # busy from the first second
+    panel.show_phase(PhaseInfo("sizes", 0, 0, "chose crop 96 px, batch 8: …"))
+    assert panel.sizes_label.text().startswith("chose crop 96 px") and panel.progress_bar.maximum() == 0
+    panel.show_phase(PhaseInfo("incumbent", 3, 10, "scoring the model in use: 3/10 validation images"))
+    assert (panel.progress_bar.value(), panel.progress_bar.maximum()) == (3, 10)
+    assert panel.progress_bar.format().startswith("scoring the model in use")
+    panel.show_iteration(IterationInfo(0, 2, 5, 10, 0.9, 0.01, 4.0, 30.0, 8))
+    assert panel.progress_bar.format() == "%p%" and panel.progress_bar.value() == 5
+    panel.show_phase(PhaseInfo("crf", 2, 7, "fitting the CRF: setting 2"))
+    assert panel.progress_bar.format().startswith("fitting the CRF")
+    panel.show_finished("done")
+    assert panel.progress_bar.value() == panel.progress_bar.maximum() and "100%" in panel.progress_bar.text()
+    assert panel.sizes_label.text()  # the choice stays on show after the run

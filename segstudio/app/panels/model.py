@@ -149,6 +149,7 @@ class ModelPanel(QWidget):
         if self.weights_box.findText(path) < 0:
             self.weights_box.addItem(path)
         self.weights_box.setEditText(path)
+        self.choice_changed.emit()  # the same path may hold a new card (e.g. its CRF was just fitted)
 
     def show_crf_settings(self, params: dict, note: str = "") -> None:
         """The CRF values the chosen weights come with (a checkpoint card's fitted ones, or the

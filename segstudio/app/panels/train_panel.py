@@ -127,6 +127,9 @@ class TrainPanel(QWidget):
         self.progress_bar.setTextVisible(True)
         self.status = QLabel("idle")
         self.status.setWordWrap(True)
+        self.sizes_label = QLabel("")
+        self.sizes_label.setWordWrap(True)
+        self.sizes_label.setVisible(False)
         self.offer_label = QLabel("")
         self.offer_label.setWordWrap(True)
         self.offer_button = QPushButton("Use it anyway")
@@ -150,6 +153,7 @@ class TrainPanel(QWidget):
         layout.addLayout(buttons)
         layout.addWidget(self.progress_bar)
         layout.addWidget(self.status)
+        layout.addWidget(self.sizes_label)
         layout.addWidget(self.offer_box)
         layout.addWidget(self.curve, 2)
         layout.addWidget(self.score_label)
@@ -234,6 +238,8 @@ class TrainPanel(QWidget):
         self.curve.clear()
         self.table.setRowCount(0)
         self.score_label.setText("")
+        self.sizes_label.setText("")
+        self.sizes_label.setVisible(False)
 
     def show_starting(self, text: str) -> None:
         """A run was asked for: the bar is busy at once."""
@@ -242,7 +248,12 @@ class TrainPanel(QWidget):
         self.show_status(text)
 
     def show_phase(self, info) -> None:
-        """Work outside the training steps (a ``PhaseInfo``): its own count, or busy when unknown."""
+        """Work outside the training steps (a ``PhaseInfo``): its own count, or busy when unknown.
+        The "sizes" phase says which training sizes were chosen and why: it stays on show."""
+        if info.phase == "sizes":
+            self.sizes_label.setText(info.text)
+            self.sizes_label.setVisible(bool(info.text))
+            return
         if info.total:
             self.progress_bar.setRange(0, info.total)
             self.progress_bar.setValue(min(info.done, info.total))

@@ -172,6 +172,7 @@ class Trainer:
         self.sizing = auto_size(self)
         if self.sizing is not None and self.sizing.summary():
             self.message(self.sizing.summary())
+            self.phase("sizes", 0, 0, self.sizing.summary())
 
     def _resolve_sizes(self) -> None:
         """Base and working (validation) size of the run; the card records the working size."""
