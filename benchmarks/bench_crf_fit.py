@@ -55,6 +55,8 @@ def main() -> int:
     ap.add_argument("--budget", type=float, default=90.0, help="seconds for each CRF fit (90)")
     ap.add_argument("--splits", type=int, default=3, help="ways to cut val into fit part A / judged part B (3)")
     ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--crf-max-side", type=int, help="the CRF's working resolution for the fit (default: the "
+                    "fit's own choice, about the model's working resolution)")
     args = ap.parse_args()
 
     import numpy as np
@@ -87,7 +89,7 @@ def main() -> int:
         half = len(samples) // 2
         a = [samples[i] for i in order[:half]]
         b = [samples[i] for i in order[half:]]
-        fit = fit_crf(a, n, budget_s=args.budget, seed=k)
+        fit = fit_crf(a, n, budget_s=args.budget, seed=k, max_side=args.crf_max_side)
         base, _ = judge(b, None, n)
         dl, _ = judge(b, deeplab, n)
         used = CRFParams.from_dict(fit.params) if fit.status == "fitted" else None

@@ -112,3 +112,29 @@ def test_explicit_sizes_skip_the_probe(tmp_path, monkeypatch):
                                   workers=0, crop=48, batch_size=2), data)
     trainer.setup()
     assert trainer.sizing is None and trainer.working_size == round(round(48 * 520 / 480) * 1.25)
+
+
+def test_a_crop_chosen_on_a_fast_probe_is_changed_after_the_first_real_steps(tmp_path, monkeypatch):
+    import segstudio.ml.training.autofit as autofit
+    from segstudio.ml.data import DataSpec, open_data
+    from segstudio.ml.training.hooks import CallbackHook
+    from segstudio.ml.training.trainer import TrainConfig, Trainer
+    from tests.ml.training_data import make_mask_folders
+
+    # the machine looked idle at the start: the probe says steps are almost free
+    monkeypatch.setattr(autofit, "probe_step", lambda *a, **k: Probe(1e-12))
+    images, masks, labels = make_mask_folders(tmp_path / "data", n=20, size=128)
+    data = open_data(DataSpec(images, masks=masks, labels=labels, void_ids=(3,), val_fraction=0.1))
+    messages, iterations = [], []
+    cfg = TrainConfig("lraspp_mobilenet_v3_large", tmp_path / "run", weights="none", max_minutes=0.1,
+                      batch_size=2, workers=0, crf_fit_seconds=0, precise_bn=0)
+    trainer = Trainer(cfg, data, [CallbackHook(message=messages.append, iteration=iterations.append)])
+    trainer.setup()
+    assert cfg.crop == 128                       # the largest crop the 128-px images allow
+    result = trainer.fit()
+    # 6 s cannot give 100 real steps of 2×128²: after the first steps the run went on at 96
+    assert cfg.crop == 96 and trainer.working_size == round(round(96 * 520 / 480) * 1.25)
+    assert any("crop 128 → 96 px" in m for m in messages)
+    assert [i.iteration for i in iterations] == list(range(1, result.iterations + 1))  # no step lost or repeated
+    card = json.loads((tmp_path / "run" / "best.json").read_text("utf-8"))
+    assert card["training"]["crop"] == 96 and card["usage"]["working_size"] == trainer.working_size

@@ -16,6 +16,11 @@ measures its memory), then:
   reference's 480 around base 520;
 * base size: crop × 520/480 (torchvision's references), working size 1.25 × base.
 
+The probe is a few seconds at the start; on a shared machine the load can
+change by 2× after it.  So with a time budget the choice is checked once more
+against the real speed of the first ``RECHECK_AFTER`` training steps
+(``recheck_crop``) and the crop is changed then if the budget supports another.
+
 Explicit options always win: each value given is kept and the rest is chosen
 around it.  ``SizeChoice.summary()`` says what was chosen and why.
 """
@@ -47,6 +52,7 @@ class SizeChoice:
     reasons: list[str] = field(default_factory=list)
     step_seconds: float | None = None      # estimated seconds per step at the chosen size
     steps: int | None = None               # estimated steps in the budget
+    candidates: tuple[int, ...] = CROPS    # the crops that were considered
 
     def summary(self) -> str:
         if not self.chosen:
@@ -178,7 +184,7 @@ def choose_sizes(probe: Probe, device_type: str, *, budget_minutes: float | None
     work = eval_size if eval_size is not None else default_working_size(base)
     if "base_size" in chosen or "eval_size" in chosen:
         reasons.append(f"base size = crop × 520/480 and validation at 1.25 × base, the size predict will use")
-    return SizeChoice(pick, batch, base, work, tuple(chosen), reasons, est, steps)
+    return SizeChoice(pick, batch, base, work, tuple(chosen), reasons, est, steps, tuple(candidates))
 
 
 # -- the trainer's use -----------------------------------------------------------------
@@ -239,3 +245,42 @@ def auto_size(trainer) -> SizeChoice | None:
                           eval_size=cfg.eval_size)
     cfg.crop, cfg.batch_size = choice.crop, choice.batch_size
     return choice
+
+
+RECHECK_AFTER = 6   # training steps timed (after the first) before the crop is checked against them
+
+
+def recheck_crop(trainer, step_seconds: list[float]) -> int | None:
+    """The crop the measured speed of the first steps supports, when it differs from the chosen one
+    (None: keep it).  Only for a crop chosen here, with a time budget, in a single process."""
+    import statistics
+
+    cfg, sizing = trainer.config, getattr(trainer, "sizing", None)
+    if (sizing is None or "crop" not in sizing.chosen or cfg.max_minutes is None or trainer.ctx.distributed
+            or len(step_seconds) < RECHECK_AFTER + 1 or trainer.epoch > 0):
+        return None  # after the first validation the sizes stay: checkpoints are compared at one size
+    per_step = statistics.median(step_seconds[1:])      # the first step pays one-off costs
+    per_pixel = per_step / (cfg.batch_size * cfg.crop * cfg.crop)
+    budget_s = cfg.max_minutes * 60.0
+    fits = [c for c in sizing.candidates if budget_s / (per_pixel * cfg.batch_size * c * c) >= MIN_STEPS]
+    crop = max(fits) if fits else sizing.candidates[0]
+    if crop == cfg.crop:
+        return None
+    sizing.reasons.append(f"then {per_step:.2f} s per real step was measured: crop {crop} gives "
+                          f"≈{int(budget_s / (per_pixel * cfg.batch_size * crop * crop))} steps")
+    return crop
+
+
+def apply_crop(trainer, crop: int) -> str:
+    """Switch the run to ``crop`` (and the base and working sizes chosen with it); a message."""
+    cfg, sizing = trainer.config, trainer.sizing
+    old = cfg.crop
+    cfg.crop = crop
+    sizing.crop = crop
+    if "base_size" in sizing.chosen:
+        cfg.base_size = sizing.base_size = default_base_size(crop)
+    if "eval_size" in sizing.chosen:
+        cfg.eval_size = None
+        sizing.eval_size = default_working_size(cfg.base_size or default_base_size(crop))
+    return (f"the first steps ran at a different speed than measured at the start: crop {old} → {crop} px "
+            f"(base size {cfg.base_size or default_base_size(crop)} px, working size {sizing.eval_size} px)")

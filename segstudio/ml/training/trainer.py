@@ -24,6 +24,7 @@ import torch
 
 from segstudio.errors import TrainingError
 from segstudio.ml.training import checkpoint as ck
+from segstudio.ml.training.autofit import RECHECK_AFTER
 from segstudio.ml.training import distributed as D
 from segstudio.ml.training.hooks import CheckpointInfo, EpochInfo, Hook, IterationInfo, PhaseInfo, TrainResult
 from segstudio.ml.training.model_setup import TrainModel, build_train_model, set_train_mode
@@ -42,8 +43,8 @@ class TrainConfig:
     batch_size: int | None = None      # None: chosen from the device and the budget (see autofit.py)
     crop: int | None = None            # None: chosen likewise
     base_size: int | None = None       # random resize around this shorter side (default crop × 520/480)
-    eval_size: int | None = None       # validation / working size: val images' shorter side (default: the
-                                       # base size; scores stay at full size); recorded in the card
+    eval_size: int | None = None       # validation / working size: val images' shorter side (default 1.25 ×
+                                       # the base size; scores stay at full size); recorded in the card
     lr: float | None = None            # default 0.01 (semantic), 0.02 × batch / 16 (instance)
     momentum: float = 0.9
     weight_decay: float | None = None  # default 1e-4, 1e-6 for MobileNet
@@ -174,6 +175,23 @@ class Trainer:
             self.message(self.sizing.summary())
             self.phase("sizes", 0, 0, self.sizing.summary())
 
+    def _recheck_sizes(self, step_times: list[float]) -> bool:
+        """Once, after the first steps: a crop chosen from the start-up probe is checked against
+        the real speed (autofit.recheck_crop); True when the loaders were rebuilt with another."""
+        from segstudio.ml.training.autofit import apply_crop, recheck_crop
+
+        if getattr(self, "_rechecked", False):
+            return False
+        self._rechecked = True
+        crop = recheck_crop(self, step_times)
+        if crop is None:
+            return False
+        self.message(apply_crop(self, crop))
+        self.phase("sizes", 0, 0, self.sizing.summary())
+        self._resolve_sizes()
+        self._build_loaders(self.batch_size)
+        return True
+
     def _resolve_sizes(self) -> None:
         """Base and working (validation) size of the run; the card records the working size."""
         from segstudio.ml.training.validation import working_sizes
@@ -259,6 +277,8 @@ class Trainer:
         epochs = 10 if epochs is None and budget is None else epochs
         rate = None
         stop = False
+        step_times: list[float] = []
+        resized = False
         best_path = last_path = None
         t_epoch_loss, n_epoch_loss = 0.0, 0
         while not stop and (epochs is None or self.epoch < epochs):
@@ -267,7 +287,9 @@ class Trainer:
                 skip_batches = 0
             self.sampler.set_epoch(self.epoch, skip_batches * self.batch_size)
             set_train_mode(self.model)
-            t_epoch_loss, n_epoch_loss = 0.0, 0
+            if not resized:
+                t_epoch_loss, n_epoch_loss = 0.0, 0
+            resized = False
             t0 = time.perf_counter()
             for batch in self.loader:
                 if D.any_true(self.ctx, self.cancelled):
@@ -284,6 +306,7 @@ class Trainer:
                 if not skipped:
                     t_epoch_loss += loss
                     n_epoch_loss += 1
+                    step_times.append(dt)
                 if budget is not None:
                     self._reestimate_total(train_time, budget)
                 eta = self._eta(train_time, budget, rate)
@@ -294,7 +317,12 @@ class Trainer:
                         (budget is not None and D.any_true(self.ctx, train_time >= budget)):
                     stop = True
                     break
+                if len(step_times) == RECHECK_AFTER + 1 and self._recheck_sizes(step_times):
+                    resized = True
+                    break  # the epoch goes on with the new crop (the sampler skips the batches done)
                 t0 = time.perf_counter()
+            if resized:
+                continue
             if self.cancelled:
                 last_path = self._save_last(self.epoch)
                 break
