@@ -84,7 +84,7 @@ def main() -> int:
                   f"{card['usage']['working_size']}{chosen}: {card['iteration']} steps, best val mIoU "
                   f"{100 * scores[name]:.2f} (epoch {card['epoch']})", flush=True)
         for line in (work / f"auto-{r}.log").read_text("utf-8").splitlines():
-            if line.startswith("chose "):
+            if line.startswith(("chose ", "the first steps ran")):
                 print(f"  auto said: {line}")
         ratios.append(scores["auto"] / scores["tuned"])
         print(f"repeat {r + 1}: ratio auto / tuned {ratios[-1]:.3f} ({time.perf_counter() - t0:.0f} s wall)",

@@ -11,9 +11,8 @@ measures its memory), then:
   longer side and at most 512) that still leaves ``MIN_STEPS`` optimiser steps
   in the time budget; without a budget, the largest whose planned epochs take
   at most ``NO_BUDGET_MINUTES``.  A short CPU budget thus gets small crops and
-  enough steps (4 minutes on a busy 2-core CPU: crop 128, which beat crop 96 with
-  more steps there: 22.6 against 20.7 val mIoU on CamVid), a GPU gets the
-  reference's 480 around base 520;
+  enough steps (4 minutes on a busy 2-core CPU: crop 128, see ``MIN_STEPS``),
+  a GPU gets the reference's 480 around base 520;
 * base size: crop × 520/480 (torchvision's references), working size 1.25 × base.
 
 The probe is a few seconds at the start; on a shared machine the load can
@@ -34,7 +33,10 @@ from dataclasses import dataclass, field
 from segstudio.ml.training.validation import default_base_size, default_working_size
 
 CROPS = (96, 128, 160, 192, 224, 256, 320, 384, 448, 480, 512)
-MIN_STEPS = 100             # optimiser steps wanted at least within a time budget
+MIN_STEPS = 130             # optimiser steps wanted at least within a time budget: on CamVid (LR-ASPP from
+                            # scratch, 4 min, one CPU thread) crop 128 with 122–168 steps beat crop 160 with
+                            # 125 steps (21.2 vs 20.0 mIoU), 192 with 103 (23.3 vs 19.4) and 96 with 177 (22.6
+                            # vs 20.7): more pixels per step pay only once there are enough steps
 STEP_OVERHEAD = 1.5         # a real step (data loading in the training process, the optimiser) takes about
                             # 1.5× the probe's forward and backward (measured on CamVid, CPU: 1.4–1.6×)
 NO_BUDGET_MINUTES = 60.0    # without a budget: the planned epochs should take about this long at most

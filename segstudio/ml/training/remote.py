@@ -107,8 +107,22 @@ def run_job(job: dict, events, cancel) -> None:
                                   "report it\n" + traceback.format_exc(limit=8)))
 
 
+def _lower_priority() -> None:
+    """In a child process: let the GUI go first when they compete for the CPU."""
+    import multiprocessing
+    import os
+
+    if multiprocessing.parent_process() is not None and hasattr(os, "nice"):
+        try:
+            os.nice(5)
+        except OSError:
+            pass
+
+
 def _run(job: dict, events, cancel) -> None:
     from segstudio.ml.training.hooks import JsonLogHook, PhaseInfo
+
+    _lower_priority()
 
     def phase(name, done=0, total=0, text=""):
         events.put(("phase", PhaseInfo(name, done, total, text)))
