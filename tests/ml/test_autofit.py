@@ -16,7 +16,7 @@ def _cpu(seconds_at_128x8: float) -> Probe:
 
 
 def test_a_short_cpu_budget_gets_the_largest_crop_that_still_gives_enough_steps():
-    probe = _cpu(0.6)
+    probe = _cpu(0.25)
     c = choose_sizes(probe, "cpu", budget_minutes=4, epochs=None, train_images=367, image_sizes=CAMVID)
     steps = lambda crop: 240 / (STEP_OVERHEAD * probe.seconds_per_pixel * 8 * crop * crop)  # noqa: E731
     assert c.batch_size == 8 and steps(c.crop) >= MIN_STEPS
@@ -26,8 +26,8 @@ def test_a_short_cpu_budget_gets_the_largest_crop_that_still_gives_enough_steps(
     text = c.summary()
     assert f"crop {c.crop} px" in text and "measured" in text and "--crop" in text
     # a slower machine (or a shorter budget) gets a smaller crop; a longer budget a larger one
-    assert choose_sizes(_cpu(1.2), "cpu", budget_minutes=4, epochs=None, train_images=367,
-                        image_sizes=CAMVID).crop < c.crop
+    assert choose_sizes(_cpu(0.6), "cpu", budget_minutes=4, epochs=None, train_images=367,
+                        image_sizes=CAMVID).crop == 128 < c.crop
     assert choose_sizes(probe, "cpu", budget_minutes=60, epochs=None, train_images=367,
                         image_sizes=CAMVID).crop > c.crop
 
@@ -53,7 +53,7 @@ def test_a_gpu_gets_large_crops_and_a_batch_that_fits_its_memory():
     assert c.batch_size == 4 and "GiB" in c.summary()
     # small images cap the crop
     assert choose_sizes(probe, "cuda", budget_minutes=None, epochs=1, train_images=10,
-                        image_sizes=[(100, 150)]).crop == 128
+                        image_sizes=[(100, 170)]).crop == 160
 
 
 def test_without_a_budget_the_planned_epochs_should_fit_an_hour():
@@ -89,12 +89,12 @@ def test_finetune_without_size_options_chooses_and_records_them(tmp_path):
                       crf_fit_seconds=0)
     trainer = Trainer(cfg, data, [CallbackHook(message=messages.append)])
     trainer.fit()
-    assert cfg.crop == 96 and cfg.batch_size == 8  # 64-px images cap the crop at the smallest candidate
-    assert any(m.startswith("chose crop 96 px, batch 8") for m in messages)
+    assert cfg.crop == 128 and cfg.batch_size == 8  # 64-px images cap the crop at the smallest candidate
+    assert any(m.startswith("chose crop 128 px, batch 8") for m in messages)
     card = json.loads((tmp_path / "run" / "best.json").read_text("utf-8"))
-    assert card["training"]["crop"] == 96 and set(card["training"]["auto_sized"]) == {
+    assert card["training"]["crop"] == 128 and set(card["training"]["auto_sized"]) == {
         "crop", "batch_size", "base_size", "eval_size"}
-    assert card["usage"]["working_size"] == round(round(96 * 520 / 480) * 1.25)
+    assert card["usage"]["working_size"] == round(round(128 * 520 / 480) * 1.25)
 
 
 def test_explicit_sizes_skip_the_probe(tmp_path, monkeypatch):
@@ -123,18 +123,18 @@ def test_a_crop_chosen_on_a_fast_probe_is_changed_after_the_first_real_steps(tmp
 
     # the machine looked idle at the start: the probe says steps are almost free
     monkeypatch.setattr(autofit, "probe_step", lambda *a, **k: Probe(1e-12))
-    images, masks, labels = make_mask_folders(tmp_path / "data", n=20, size=128)
+    images, masks, labels = make_mask_folders(tmp_path / "data", n=20, size=160)
     data = open_data(DataSpec(images, masks=masks, labels=labels, void_ids=(3,), val_fraction=0.1))
     messages, iterations = [], []
     cfg = TrainConfig("lraspp_mobilenet_v3_large", tmp_path / "run", weights="none", max_minutes=0.1,
                       batch_size=2, workers=0, crf_fit_seconds=0, precise_bn=0)
     trainer = Trainer(cfg, data, [CallbackHook(message=messages.append, iteration=iterations.append)])
     trainer.setup()
-    assert cfg.crop == 128                       # the largest crop the 128-px images allow
+    assert cfg.crop == 160                       # the largest crop the 160-px images allow
     result = trainer.fit()
-    # 6 s cannot give 100 real steps of 2×128²: after the first steps the run went on at 96
-    assert cfg.crop == 96 and trainer.working_size == round(round(96 * 520 / 480) * 1.25)
-    assert any("crop 128 → 96 px" in m for m in messages)
+    # 6 s cannot give 250 real steps of 2×160²: after the first steps the run went on at 128
+    assert cfg.crop == 128 and trainer.working_size == round(round(128 * 520 / 480) * 1.25)
+    assert any("crop 160 → 128 px" in m for m in messages)
     assert [i.iteration for i in iterations] == list(range(1, result.iterations + 1))  # no step lost or repeated
     card = json.loads((tmp_path / "run" / "best.json").read_text("utf-8"))
-    assert card["training"]["crop"] == 96 and card["usage"]["working_size"] == trainer.working_size
+    assert card["training"]["crop"] == 128 and card["usage"]["working_size"] == trainer.working_size

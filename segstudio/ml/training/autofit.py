@@ -32,11 +32,13 @@ from dataclasses import dataclass, field
 
 from segstudio.ml.training.validation import default_base_size, default_working_size
 
-CROPS = (96, 128, 160, 192, 224, 256, 320, 384, 448, 480, 512)
-MIN_STEPS = 130             # optimiser steps wanted at least within a time budget: on CamVid (LR-ASPP from
-                            # scratch, 4 min, one CPU thread) crop 128 with 122–168 steps beat crop 160 with
-                            # 125 steps (21.2 vs 20.0 mIoU), 192 with 103 (23.3 vs 19.4) and 96 with 177 (22.6
-                            # vs 20.7): more pixels per step pay only once there are enough steps
+CROPS = (128, 160, 192, 224, 256, 320, 384, 448, 480, 512)
+MIN_STEPS = 250             # optimiser steps wanted at least within a time budget.  Measured on CamVid
+                            # (LR-ASPP from scratch, 4 min, one CPU thread, five runs side by side): crop
+                            # 128 won every time, with 122 to 270 steps, against 96 with 177 steps (22.6
+                            # vs 20.7 mIoU), 160 with 125 (21.2 vs 20.0) and 192 with 103 and 152 (23.3 vs
+                            # 19.4, 27.3 vs 21.7): steps matter more than pixels per step on short runs,
+                            # and crops below 128 do not pay even with many more steps
 STEP_OVERHEAD = 1.5         # a real step (data loading in the training process, the optimiser) takes about
                             # 1.5× the probe's forward and backward (measured on CamVid, CPU: 1.4–1.6×)
 NO_BUDGET_MINUTES = 60.0    # without a budget: the planned epochs should take about this long at most
