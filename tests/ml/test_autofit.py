@@ -69,7 +69,9 @@ def test_the_probe_times_a_real_training_step_and_leaves_the_model_as_it_was():
     model = load_model("lraspp_mobilenet_v3_large", "none", num_classes=3).model
     before = {k: v.clone() for k, v in model.state_dict().items()}
     model.eval()
+    rng = torch.random.get_rng_state()
     p = probe_step(model, torch.device("cpu"), 3, crop=32, batch=2, repeats=1)
+    assert torch.equal(torch.random.get_rng_state(), rng)  # a run with chosen sizes = the same run with given ones
     assert p.seconds_per_pixel > 0 and p.bytes_per_pixel is None
     assert not model.training
     assert all(torch.equal(before[k], v) for k, v in model.state_dict().items())

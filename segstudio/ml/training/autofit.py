@@ -78,7 +78,15 @@ class Probe:
 
 def probe_step(model, device, num_classes: int, crop: int = PROBE_CROP, batch: int = PROBE_BATCH,
                repeats: int = 2) -> Probe:
-    """Time forward + backward of ``model`` (train mode) on random data; restores its weights' grads."""
+    """Time forward + backward of ``model`` (train mode) on random data; leaves the model (weights,
+    BatchNorm statistics, gradients, mode) and torch's random state as they were."""
+    import torch
+
+    with torch.random.fork_rng(devices=[device] if device.type == "cuda" else []):
+        return _probe(model, device, num_classes, crop, batch, repeats)
+
+
+def _probe(model, device, num_classes: int, crop: int, batch: int, repeats: int) -> Probe:
     import torch
     import torch.nn.functional as F
 
@@ -92,7 +100,7 @@ def probe_step(model, device, num_classes: int, crop: int = PROBE_CROP, batch: i
         torch.cuda.synchronize(device)
         torch.cuda.reset_peak_memory_stats(device)
         base_mem = torch.cuda.memory_allocated(device)
-    # BatchNorm running statistics must not learn from noise
+    # BatchNorm running statistics must not learn from noise, and the run's random numbers stay as seeded
     bn_state = {k: v.clone() for k, v in model.state_dict().items() if "running_" in k or "num_batches" in k}
     times = []
     try:
@@ -173,11 +181,14 @@ def choose_sizes(probe: Probe, device_type: str, *, budget_minutes: float | None
             bigger = [c for c in candidates if c > pick]
             more = (f"; a {bigger[0]}-px crop would give ≈{int(budget_minutes * 60 / step_s(bigger[0]))}"
                     if bigger else "")
+            enough = (f"≥ {MIN_STEPS} wanted{more}" if steps >= MIN_STEPS else
+                      f"fewer than the {MIN_STEPS} wanted, but smaller crops learn less on short runs")
             reasons.append(f"a step of {batch}×{pick}² takes ≈{est:.2f} s on this {device_type} (measured), so "
-                           f"{why} give ≈{steps} steps (≥ {MIN_STEPS} wanted{more})")
+                           f"{why} give ≈{steps} steps ({enough})")
         else:
+            within = "≤" if steps * est <= NO_BUDGET_MINUTES * 60 else "more than the"
             reasons.append(f"a step of {batch}×{pick}² takes ≈{est:.2f} s on this {device_type} (measured); "
-                           f"{why} take ≈{steps * est / 60:.0f} min (≤ {NO_BUDGET_MINUTES:.0f} wanted)")
+                           f"{why} take ≈{steps * est / 60:.0f} min ({within} {NO_BUDGET_MINUTES:.0f} wanted)")
     if "batch_size" in chosen:
         if device_type == "cuda" and probe.bytes_per_pixel:
             reasons.append(f"batch {batch}: ≈{batch * pick * pick * probe.bytes_per_pixel / 2 ** 30:.1f} GiB of "
