@@ -6,7 +6,8 @@ import json
 
 import torch
 
-from segstudio.ml.training.autofit import CROPS, MIN_STEPS, STEP_OVERHEAD, Probe, choose_sizes, probe_step
+from segstudio.ml.training.autofit import (CROPS, MIN_EPOCHS, MIN_STEPS, STEP_OVERHEAD, Probe, choose_sizes,
+                                           probe_step)
 
 CAMVID = [(360, 480)] * 4
 
@@ -16,11 +17,12 @@ def _cpu(seconds_at_128x8: float) -> Probe:
 
 
 def test_a_short_cpu_budget_gets_the_largest_crop_that_still_gives_enough_steps():
-    probe = _cpu(0.25)
+    probe = _cpu(0.1)
     c = choose_sizes(probe, "cpu", budget_minutes=4, epochs=None, train_images=367, image_sizes=CAMVID)
     steps = lambda crop: 240 / (STEP_OVERHEAD * probe.seconds_per_pixel * 8 * crop * crop)  # noqa: E731
-    assert c.batch_size == 8 and steps(c.crop) >= MIN_STEPS
-    assert steps(CROPS[CROPS.index(c.crop) + 1]) < MIN_STEPS
+    wanted = max(MIN_STEPS, MIN_EPOCHS * -(-367 // 8))   # 12 epochs of 46 steps
+    assert c.batch_size == 8 and steps(c.crop) >= wanted and c.crop > 128
+    assert steps(CROPS[CROPS.index(c.crop) + 1]) < wanted
     assert c.base_size == round(c.crop * 520 / 480) and c.eval_size == round(c.base_size * 1.25)
     assert set(c.chosen) == {"crop", "batch_size", "base_size", "eval_size"}
     text = c.summary()

@@ -7,9 +7,9 @@ measures its memory), then:
 
 * batch: 8 on CPUs and Apple MPS; on a GPU the largest of 16, 8, 4, 2 whose
   estimated memory at the chosen crop stays within 60 % of the free memory;
-* crop: the largest candidate (a multiple of 32, at most the images' typical
-  longer side and at most 512) that still leaves ``MIN_STEPS`` optimiser steps
-  in the time budget; without a budget, the largest whose planned epochs take
+* crop: the largest candidate (128 to 512 px, at most the images' typical
+  longer side) that still leaves ``MIN_STEPS`` optimiser steps and ``MIN_EPOCHS``
+  epochs in the time budget; without a budget, the largest whose planned epochs take
   at most ``NO_BUDGET_MINUTES``.  A short CPU budget thus gets small crops and
   enough steps (4 minutes on a busy 2-core CPU: crop 128, see ``MIN_STEPS``),
   a GPU gets the reference's 480 around base 520;
@@ -33,11 +33,13 @@ from dataclasses import dataclass, field
 from segstudio.ml.training.validation import default_base_size, default_working_size
 
 CROPS = (128, 160, 192, 224, 256, 320, 384, 448, 480, 512)
-MIN_STEPS = 250             # optimiser steps wanted at least within a time budget.  Measured on CamVid
-                            # (LR-ASPP from scratch, 4 min, one CPU thread, five runs side by side): crop
-                            # 128 won every time, with 122 to 270 steps, against 96 with 177 steps (22.6
-                            # vs 20.7 mIoU), 160 with 125 (21.2 vs 20.0) and 192 with 103 and 152 (23.3 vs
-                            # 19.4, 27.3 vs 21.7): steps matter more than pixels per step on short runs,
+MIN_STEPS = 250             # optimiser steps wanted at least within a time budget, and
+MIN_EPOCHS = 12             # epochs of the training images wanted at least (whichever is more steps).
+                            # Measured on CamVid (LR-ASPP from scratch, 4 min, one CPU thread, seven runs
+                            # side by side): crop 128 won every time, with 122 to 561 steps (3 to 13
+                            # epochs), against 96 with 177 steps (22.6 vs 20.7 mIoU), 160 with 125 (21.2
+                            # vs 20.0) and 192 with 103, 152 and 270 (23.3 vs 19.4, 27.3 vs 21.7, 34.3 vs
+                            # 29.6): on short runs from scratch steps matter more than pixels per step,
                             # and crops below 128 do not pay even with many more steps
 STEP_OVERHEAD = 1.5         # a real step (data loading in the training process, the optimiser) takes about
                             # 1.5× the probe's forward and backward (measured on CamVid, CPU: 1.4–1.6×)
@@ -159,9 +161,12 @@ def choose_sizes(probe: Probe, device_type: str, *, budget_minutes: float | None
     def step_s(c: int) -> float:
         return STEP_OVERHEAD * probe.seconds_per_pixel * batch_for(c) * c * c
 
+    def wanted(c: int) -> int:
+        return max(MIN_STEPS, MIN_EPOCHS * math.ceil(max(1, train_images) / batch_for(c)))
+
     if budget_minutes is not None:
         budget_s = budget_minutes * 60.0
-        fits = [c for c in candidates if budget_s / step_s(c) >= MIN_STEPS]
+        fits = [c for c in candidates if budget_s / step_s(c) >= wanted(c)]
         pick = crop if crop is not None else (max(fits) if fits else candidates[0])
         steps = int(budget_s / step_s(pick))
         why = f"{budget_minutes:g} min of training"
@@ -181,8 +186,9 @@ def choose_sizes(probe: Probe, device_type: str, *, budget_minutes: float | None
             bigger = [c for c in candidates if c > pick]
             more = (f"; a {bigger[0]}-px crop would give ≈{int(budget_minutes * 60 / step_s(bigger[0]))}"
                     if bigger else "")
-            enough = (f"≥ {MIN_STEPS} wanted{more}" if steps >= MIN_STEPS else
-                      f"fewer than the {MIN_STEPS} wanted, but smaller crops learn less on short runs")
+            enough = (f"≥ {wanted(pick)} wanted: {MIN_EPOCHS} epochs, at least {MIN_STEPS}{more}"
+                      if steps >= wanted(pick) else
+                      f"fewer than the {wanted(pick)} wanted, but smaller crops learn less on short runs")
             reasons.append(f"a step of {batch}×{pick}² takes ≈{est:.2f} s on this {device_type} (measured), so "
                            f"{why} give ≈{steps} steps ({enough})")
         else:
@@ -277,7 +283,8 @@ def recheck_crop(trainer, step_seconds: list[float]) -> int | None:
     per_step = statistics.median(step_seconds[1:])      # the first step pays one-off costs
     per_pixel = per_step / (cfg.batch_size * cfg.crop * cfg.crop)
     budget_s = cfg.max_minutes * 60.0
-    fits = [c for c in sizing.candidates if budget_s / (per_pixel * cfg.batch_size * c * c) >= MIN_STEPS]
+    wanted = max(MIN_STEPS, MIN_EPOCHS * max(1, trainer.iters_per_epoch))
+    fits = [c for c in sizing.candidates if budget_s / (per_pixel * cfg.batch_size * c * c) >= wanted]
     crop = max(fits) if fits else sizing.candidates[0]
     if crop == cfg.crop:
         return None
