@@ -77,6 +77,7 @@ class DocumentController(QObject):
     save_failed = Signal(str)            # message
     status_changed = Signal(str, str)    # key, status of the open document
     memory_changed = Signal(str)         # key: the open image's prediction memory was replaced
+    uncertainty_changed = Signal(str, float)  # key, mean uncertainty of its new prediction (any image)
     history_changed = Signal()           # what undo / redo can do may have changed
     _background_done = Signal(str, str, str)  # key, root, error message ("" = saved)
 
@@ -274,6 +275,7 @@ class DocumentController(QObject):
                 return
             self.memory, self.memory_note = memory, ""
             self.memory_changed.emit(key)
+        self.uncertainty_changed.emit(key, memory.mean_uncertainty())
         self._save_in_background(key, project, lambda: project.save_prediction_memory(key, memory),
                                  "the model's hints for the smart tools were not kept")
 

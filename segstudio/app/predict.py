@@ -73,6 +73,7 @@ class PredictController(QObject):
         s = self.settings
         self.panel.set_models(entries, s.get("model"))
         self.panel.set_choice(weights=s.get("weights"), crf=s.get("crf"), score_threshold=s.get("score_threshold"))
+        self._show_crf_settings()
 
     @Slot()
     def _remember_choice(self) -> None:
@@ -82,6 +83,17 @@ class PredictController(QObject):
             self.settings.set("weights", c.weights)
             self.settings.set("crf", c.crf)
             self.settings.set("score_threshold", c.score_threshold)
+        self._show_crf_settings()
+
+    def _show_crf_settings(self) -> None:
+        """The CRF box shows what the chosen weights come with: a checkpoint card's fitted settings
+        (or that the CRF did not help it), else the model card's."""
+        from segstudio.ml.usage import crf_display
+
+        c = self.panel.choice()
+        if c is not None:
+            params, note, _ = crf_display(c.model, c.weights)
+            self.panel.show_crf_settings(params, note)
 
     # -- requests -------------------------------------------------------------------------
     def _start(self, keys: list[str], single: bool, keep_user: bool | None = None) -> bool:

@@ -17,6 +17,8 @@ DEFAULTS = {
     "opacity": 0.55,
     "show_classes": True,
     "show_outlines": True,
+    "show_uncertainty": False,
+    "image_order": "name",
     "model": "lraspp_mobilenet_v3_large",
     "weights": "default",
     "crf": False,

@@ -4,14 +4,19 @@
 the ``TrainPanel`` through its small methods; the window connects to its
 signals:
 
-* ``checkpoint_published(path, version)``: a better checkpoint was written (the
-  predictor loads it for the next prediction);
+* ``checkpoint_published(path, version)``: a checkpoint that scores at least as well
+  as the model in use on the run's validation images was written (the predictor
+  loads it for the next prediction); one that scores lower is kept out and
+  offered in the panel ("Use it anyway"), see ``handover.HandOver``;
 * ``training_started()``, ``training_finished(state)`` ("done" | "cancelled" | "failed");
 * ``message(text)``: a line for the status bar;
 * ``error(text)``: a problem to show (bad form input, a failed run).
 
 ``before_start`` (optional callable) runs first; returning False stops the start
 (the window saves the open image there, so training sees the latest edits).
+``model_in_use`` (optional callable) returns {"model", "weights"} of the model the
+predictor uses now: the run scores it on its validation images before training.
+The job runs in a child process (``mode="process"``, see ``TrainWorker``).
 """
 
 from __future__ import annotations
@@ -20,6 +25,7 @@ from typing import Callable
 
 from PySide6.QtCore import QObject, Signal, Slot
 
+from segstudio.app.handover import HandOver
 from segstudio.app.train_worker import TrainWorker
 
 
@@ -30,15 +36,21 @@ class TrainController(QObject):
     message = Signal(str)
     error = Signal(str)
 
-    def __init__(self, panel, before_start: Callable[[], bool] | None = None, parent=None):
+    def __init__(self, panel, before_start: Callable[[], bool] | None = None, parent=None,
+                 model_in_use: Callable[[], dict | None] | None = None, mode: str = "process"):
         super().__init__(parent)
         self.panel = panel
         self.before_start = before_start
+        self.model_in_use = model_in_use
+        self.mode = mode
         self.worker: TrainWorker | None = None
         self.last_error: str | None = None
         self.last_checkpoint: tuple[str, str] | None = None
+        self.handover = HandOver()
+        self.offered = None   # CheckpointInfo of a checkpoint kept out, offered in the panel
         panel.start_requested.connect(self.start)
         panel.cancel_requested.connect(self.cancel)
+        panel.use_offered.connect(self.use_offered)
         self._load_models()
 
     def _load_models(self) -> None:
@@ -69,17 +81,25 @@ class TrainController(QObject):
             return False
         config.update(config_overrides or {})
         self.panel.clear_results()
+        self.panel.hide_offer()
         self.last_error = None
-        worker = TrainWorker(config, spec, self)
+        self.offered = None
+        self.handover = HandOver("mIoU" if spec.get("task", "semantic") == "semantic" else "segm AP")
+        incumbent = self.model_in_use() if self.model_in_use is not None else None
+        if incumbent and incumbent.get("weights") == "none":
+            incumbent = None  # untrained weights: any checkpoint beats them; do not spend time scoring
+        worker = TrainWorker(config, spec, self, incumbent=incumbent, mode=self.mode)
+        worker.phase.connect(self.panel.show_phase)
         worker.progress.connect(self.panel.show_iteration)
         worker.epoch_done.connect(self.panel.show_epoch)
-        worker.checkpoint_published.connect(self._on_checkpoint)
+        worker.incumbent_scored.connect(self._on_incumbent)
+        worker.checkpoint_ready.connect(self._on_checkpoint)
         worker.message.connect(self._on_message)
         worker.failed.connect(self._on_failed)
         worker.finished_with.connect(self._on_finished)
         self.worker = worker
         worker.start()
-        self.panel.show_status("starting…")
+        self.panel.show_starting("starting the training process…")
         self.panel.set_running(True)
         self.training_started.emit()
         return True
@@ -98,27 +118,69 @@ class TrainController(QObject):
         return self.worker.wait(timeout_ms)
 
     # -- worker events (GUI thread) -------------------------------------------------------
-    def _on_checkpoint(self, path: str, version: str) -> None:
-        self.last_checkpoint = (path, version)
-        self.message.emit(f"published {version}: {path}")
-        self.checkpoint_published.emit(path, version)
+    def _on_incumbent(self, scored: dict) -> None:
+        self.panel.show_status(self.handover.set_incumbent(scored))
+
+    def _on_checkpoint(self, info) -> None:
+        """A published checkpoint: in use only if it scores at least as well as the model in use."""
+        self.last_checkpoint = (info.path, info.version)
+        verdict = self.handover.consider(info.version, info.score)
+        self.message.emit(verdict.text)
+        if verdict.use:
+            self.offered = None
+            self.panel.hide_offer()
+            self.checkpoint_published.emit(info.path, info.version)
+        else:
+            self.offered = info
+            self.panel.show_offer(verdict.text)
+
+    @Slot()
+    def use_offered(self) -> None:
+        """The user takes the checkpoint that was kept out."""
+        if self.offered is None:
+            return
+        info, self.offered = self.offered, None
+        self.handover.take(info.version, info.score)
+        self.panel.hide_offer()
+        self.message.emit(f"{info.version} is now in use, as asked")
+        self.checkpoint_published.emit(info.path, info.version)
 
     def _on_message(self, text: str) -> None:
         self.panel.show_status(text)
         self.message.emit(text)
 
     def _on_failed(self, text: str) -> None:
+        text = in_tab_words(text)
         self.last_error = text
         self.panel.show_status(f"error: {text.splitlines()[0]}")
         self.message.emit(f"error: {text}")
         self.error.emit(text)
 
     def _on_finished(self, state: str, result) -> None:
-        if state == "done" and result is not None:
-            self.panel.show_status(f"done: {result.epochs_done} epochs, {result.iterations} iterations")
-        elif state == "cancelled":
-            self.panel.show_status("cancelled; the run can be resumed from last.pt")
         if self.worker is not None:
             self.worker.wait()
+        self.panel.show_finished(state)
+        if state == "done" and result is not None:
+            text = f"done: {result.epochs_done} epochs, {result.iterations} iterations"
+            if self.offered is not None:
+                text += f"; {self.offered.version} was kept out (it scored below the model in use)"
+            self.panel.show_status(text)
+        elif state == "cancelled":
+            self.panel.show_status("cancelled; the run can be resumed from last.pt")
         self.panel.set_running(False)
         self.training_finished.emit(state)
+
+
+def in_tab_words(text: str) -> str:
+    """Errors from ``segstudio.ml`` speak of command-line flags; say it with the Train tab's controls."""
+    replacements = [
+        ("or use --weights FILE / --weights none", 'or choose a checkpoint file or "none" (train from scratch) in '
+                                                   "the Weights box of this tab"),
+        ("--weights none", 'weights "none"'), ("--weights", "the Weights box"), ("--batch-size", "the batch size"),
+        ("--crop", "the crop size"), ("--max-minutes", "the Minutes box"), ("--epochs", "the Epochs box"),
+        ("--model", "the Base model box"), ("--masks", "the Masks box"), ("--labels", "the Labels box"),
+        ("--void", "the Void ids box"), ("--lr", "the learning rate"),
+    ]
+    for old, new in replacements:
+        text = text.replace(old, new)
+    return text

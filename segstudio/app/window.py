@@ -78,7 +78,8 @@ class MainWindow(QMainWindow):
         self.setStatusBar(self.status)
         self.predictor = PredictController(self.document, self.model, self.settings, self)
         self.io = IOController(self.document, self.settings, self)
-        self.training = TrainController(self.train, before_start=self._save_before_training, parent=self)
+        self.training = TrainController(self.train, before_start=self._save_before_training, parent=self,
+                                        model_in_use=self._model_in_use)
         self.sam = SamController(self.document, self.settings, lambda key: self.images.neighbour(key, 1), self)
         self.smart = SmartSession(self.document, self.smart_panel, self.settings, self)
         self.state.smart = self.smart
@@ -90,6 +91,8 @@ class MainWindow(QMainWindow):
         self.actions_by_name[f"sam_{self.sam.variant}"].setChecked(True)
         self.actions_by_name["show_classes"].setChecked(self.settings.get("show_classes"))
         self.actions_by_name["show_outlines"].setChecked(self.settings.get("show_outlines"))
+        self.actions_by_name["show_uncertainty"].setChecked(self.settings.get("show_uncertainty"))
+        self.images.set_order(self.settings.get("image_order"))
         self.resize(1280, 800)
         geo, layout = self.settings.get_bytes("geometry"), self.settings.get_bytes("window_state")
         if geo is not None:
@@ -176,6 +179,9 @@ class MainWindow(QMainWindow):
         d.saved.connect(self._on_saved)
         d.save_failed.connect(lambda msg: self.show_error("Could not save", msg))
         d.status_changed.connect(self.images.set_status)
+        d.uncertainty_changed.connect(self.images.set_uncertainty)
+        d.memory_changed.connect(lambda key: self.canvas.set_heat(self.document.memory))
+        self.images.order_changed.connect(lambda order: self.settings.set("image_order", order))
         d.history_changed.connect(self._update_undo_actions)
         self.images.image_activated.connect(self.open_key_async)
         d.loading.connect(self._on_loading)
@@ -294,6 +300,7 @@ class MainWindow(QMainWindow):
                                  show_background=not d.project.labels.has_background)
         self.sam.attach(self.tools["sam"])
         self.canvas.set_tool(self.tools[self.tool_name])
+        self.canvas.set_heat(d.memory)
         self.instances.set_document(d.doc)
         self.images.set_current(key)
         self._update_title()
@@ -310,6 +317,11 @@ class MainWindow(QMainWindow):
         self.setWindowModified(d.is_dirty)
 
     # -- fine-tuning ----------------------------------------------------------------------
+    def _model_in_use(self) -> dict | None:
+        """What the predictor would use now: a new checkpoint must score at least as well."""
+        c = self.model.choice()
+        return {"model": c.model, "weights": c.weights} if c is not None else None
+
     def _save_before_training(self) -> bool:
         """Training reads the saved annotations: save the open image first."""
         return self.document.save()
@@ -432,6 +444,25 @@ class MainWindow(QMainWindow):
     def toggle_classes(self, on: bool) -> None:
         self.settings.set("show_classes", bool(on))
         self.canvas.set_layers_visible(classes=on)
+
+    def toggle_uncertainty(self, on: bool) -> None:
+        """The heat map of where the last prediction of this image was unsure."""
+        self.settings.set("show_uncertainty", bool(on))
+        self.canvas.set_heat_visible(on)
+        if on and self.document.key is not None and not self.canvas.has_heat():
+            self.status.showMessage("no prediction memory for this image yet: predict it to see its uncertainty",
+                                    5000)
+
+    @Slot()
+    def next_uncertain(self) -> None:
+        """Open the predicted image (not yet edited or reviewed) the model was least sure of."""
+        key = self.images.most_uncertain(self.document.key)
+        if key is None:
+            self.status.showMessage("no predicted image is waiting for review; Predict all ranks every image "
+                                    "by uncertainty", 5000)
+            return
+        self.status.showMessage(f"most uncertain: {key} (uncertainty {self.images.uncertainty(key):.2f})", 5000)
+        self.open_key_async(key)
 
     def toggle_outlines(self, on: bool) -> None:
         self.settings.set("show_outlines", bool(on))

@@ -1,8 +1,10 @@
 """`segstudio evaluate --model`: predict on ground-truth data, then score.
 
 Semantic models get the core metrics (the same table and JSON as --pred);
-instance models get COCOeval segm AP.  Shares the prediction and scoring code
-with the trainer's validation (``segstudio.ml.training.evaluation``).
+instance models get COCOeval segm AP.  Predicts through the one prediction
+pipeline (``segstudio.ml.pipeline``: the checkpoint card's working size, and
+with --crf its fitted CRF settings) and scores with ``segstudio.ml.scoring``,
+as the trainer's validation does.
 """
 
 from __future__ import annotations
@@ -45,17 +47,14 @@ def _concat(a, b):
 
 
 def run_model(args, print_table) -> int:
-
     from segstudio.errors import SegStudioError
     from segstudio.formats.atomic import atomic_write_json
-    from segstudio.ml.devices import device_gate, pick_device
-    from segstudio.ml.training import evaluation as E
-    from segstudio.ml.training import transforms as T
-    from segstudio.ml.training.trainer import _OutputMapped
-    from segstudio.ml.weights import load_model
+    from segstudio.ml.model_cache import ModelCache
+    from segstudio.ml.pipeline import Pipeline
+    from segstudio.ml.scoring import score_instances, score_semantic
     from segstudio.progress import ProgressBar
 
-    loaded = load_model(args.model, weights=args.weights or "default")
+    loaded = ModelCache().get(args.model, args.weights or "default")
     task = loaded.card.task
     data, labels = _open(args, task, loaded.labels)
     if len(data) == 0:
@@ -63,52 +62,46 @@ def run_model(args, print_table) -> int:
     if labels.names != loaded.labels.names and len(labels) != len(loaded.labels):
         raise SegStudioError(f"{args.gt} has {len(labels)} classes but the model predicts {len(loaded.labels)} "
                              f"({', '.join(loaded.labels.names[:4])}, ...); evaluate a model trained on these labels")
-    device = pick_device(args.device)
-    o2l = None
-    out_ids = loaded.output_ids
-    if len(out_ids) != len(loaded.labels) or any(int(v) != i for i, v in enumerate(out_ids)):
-        o2l = [int(v) if v >= 0 else 255 for v in out_ids]
-    model = _OutputMapped(loaded.model, o2l).to(device).eval()
-    gate = lambda: device_gate(device, "interactive")  # noqa: E731
-    prep = loaded.preprocessing
+    from segstudio.ml.devices import pick_device
+
+    options = {"score_threshold": 0.05} if task == "instance" else {}  # COCOeval wants the low-score detections too
+    pipeline = Pipeline.build(loaded, pick_device(args.device), labels if labels.names == loaded.labels.names
+                              else _positional(loaded.labels, labels), resize=args.size, crf=args.crf,
+                              crf_force=args.crf_force, **options)
+    for note in pipeline.notes:
+        print(note, file=sys.stderr)
+    if args.crf and pipeline.crf is None:
+        print("  (--crf-force refines anyway)", file=sys.stderr)
+    if args.size is None and pipeline.usage.working_size:
+        print(f"working size {pipeline.working_size} px (short side), as {pipeline.usage.working_size_source} "
+              "says; --resize PX to change it", file=sys.stderr)
     bar = ProgressBar(len(data), "evaluating")
+    progress = lambda done, total: bar.set(done)  # noqa: E731
     if task == "semantic":
-        ds = data.with_transform(T.SegmentationEvalTransform(args.size, prep.mean or T.IMAGENET_MEAN,
-                                                             prep.std or T.IMAGENET_STD))
-        ds = _Counting(ds, bar)
         n = args.num_classes or len(labels)
-        metrics = E.evaluate_semantic(model, ds, n, device, gate=gate)
+        metrics = score_semantic(pipeline, data, n, progress=progress)
         bar.close()
         result = metrics.to_json([labels.name_of(c) if c < len(labels) else f"class {c}" for c in range(n)])
-        result["model"] = {"name": loaded.card.name, "weights": str(args.weights or "default"),
-                           "version": loaded.version}
         print_table(result, sys.stdout)
     else:
         from segstudio.ml.data.instance import to_coco
 
         gt = to_coco(data)
-        ds = _Counting(data.with_transform(T.InstanceEvalTransform()), bar)
-        result = E.evaluate_instance(model, ds, gt, device, gate=gate)
+        result = score_instances(pipeline, data, gt, progress=progress)
         bar.close()
         for k, v in result.items():
             print(f"{k:<16} {v if k == 'detections' else f'{100 * v:6.2f}'}")
-        result["model"] = {"name": loaded.card.name, "weights": str(args.weights or "default"),
-                           "version": loaded.version}
+    result["model"] = {"name": loaded.card.name, "weights": str(args.weights or "default"),
+                       "version": loaded.version, "working_size": pipeline.working_size,
+                       "crf": None if pipeline.crf is None else vars(pipeline.crf)}
     if args.json:
         atomic_write_json(args.json, result)
     return 0
 
 
-class _Counting:
-    """A dataset view that advances a progress bar per item read."""
+def _positional(model_labels, data_labels):
+    """The data's classes named as the model's, position by position (same count, other names):
+    the model's output i is scored as the data's class i."""
+    from segstudio.core.labels import LabelSet
 
-    def __init__(self, ds, bar):
-        self.ds, self.bar = ds, bar
-
-    def __len__(self):
-        return len(self.ds)
-
-    def __getitem__(self, i):
-        item = self.ds[i]
-        self.bar.update()
-        return item
+    return LabelSet(list(model_labels.names), name=data_labels.name)

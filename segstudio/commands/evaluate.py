@@ -30,8 +30,14 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="with --model: which images of a VOC root or split data to score (all)")
     p.add_argument("--void", type=int_range(0, 255), action="append", default=[], metavar="ID",
                    help="with --model: ground-truth id to treat as void (repeatable)")
-    p.add_argument("--size", type=int_range(1), metavar="PX", help="with --model: resize images' shorter side to PX "
-                   "before predicting (scores stay at full size)")
+    p.add_argument("--resize", "--size", dest="size", type=int_range(0), metavar="PX",
+                   help="with --model: the working size, images' shorter side in PX (default: the size a "
+                   "fine-tuned checkpoint was trained and validated at, else the weights' own; 0 = the image's "
+                   "own size); scores stay at full size")
+    p.add_argument("--crf", action="store_true", help="with --model: refine with the dense CRF (a fine-tuned "
+                   "checkpoint's card gives the settings fitted to its validation images)")
+    p.add_argument("--crf-force", action="store_true",
+                   help="with --crf: refine even when the checkpoint's card says the CRF did not help")
     p.add_argument("--device", default="auto", help="with --model: auto, cpu, cuda or mps (auto)")
     p.add_argument("--num-classes", type=int_range(1, 256), metavar="N",
                    help="number of classes (default: the label set's size, or the largest id + 1)")

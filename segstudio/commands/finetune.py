@@ -28,20 +28,24 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="folder for last.pt, best.pt, best.json, metrics.jsonl")
     g = p.add_mutually_exclusive_group()
     g.add_argument("--epochs", type=int_range(1), metavar="N", help="epochs to train (default 10)")
-    g.add_argument("--max-minutes", type=float_range(0, lo_open=True), metavar="M",
-                   help="train for M minutes of training time")
+    g.add_argument("--max-minutes", type=float_range(0, lo_open=True), metavar="M", help="train for M minutes of training time")
     p.add_argument("--max-iterations", type=int_range(1), metavar="N", help="stop after N optimizer steps")
-    p.add_argument("--batch-size", type=int_range(1), default=4, metavar="B", help="images per step and process (4)")
-    p.add_argument("--crop", type=int_range(1), default=480, metavar="PX", help="training crop size (480)")
+    p.add_argument("--batch-size", type=int_range(1), metavar="B", help="images per step and process (default: chosen "
+                   "from the device's memory: 8 on a CPU)")
+    p.add_argument("--crop", type=int_range(1), metavar="PX", help="training crop size (default: chosen from the device's "
+                   "speed and the time budget, e.g. 128 for 4 minutes on a small CPU, 480 on a GPU)")
     p.add_argument("--base-size", type=int_range(1), metavar="PX", help="random resize around this shorter side "
                    "(default crop × 520/480; ×0.5–2.0)")
-    p.add_argument("--eval-size", type=int_range(1), metavar="PX", help="resize validation images' shorter side to PX")
-    p.add_argument("--lr", type=float_range(0, lo_open=True),
-                   help="learning rate (0.01; Mask R-CNN 0.02 × batch / 16)")
+    p.add_argument("--eval-size", type=int_range(1), metavar="PX", help="validation / working size: validation images' "
+                   "shorter side (default 1.25 × the base size); recorded in the card, predict uses it")
+    p.add_argument("--lr", type=float_range(0, lo_open=True), help="learning rate (0.01; Mask R-CNN 0.02 × batch / 16)")
     p.add_argument("--weight-decay", type=float_range(0), help="(1e-4; 1e-6 for MobileNet models)")
     p.add_argument("--warmup-iters", type=int_range(0), metavar="N", help="linear warm-up iterations")
     p.add_argument("--precise-bn", type=int_range(0), default=10, metavar="N",
                    help="recompute BatchNorm statistics on N training batches before each validation (10; 0: off)")
+    p.add_argument("--crf-fit-seconds", type=float_range(0), metavar="S",
+                   help="time box for fitting the dense CRF to the validation images at the end (default: a "
+                   "tenth of --max-minutes, 30 s to 3 min; 60 s with --epochs; 0: do not fit)")
     p.add_argument("--freeze-backbone", action="store_true", help="train only the heads (small label sets)")
     loss = p.add_argument_group("loss (semantic models; void 255 is always ignored)")
     loss.add_argument("--loss", choices=("ce", "dice", "ce+dice"), default="ce",
@@ -50,10 +54,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                       help="weigh the loss per class: median-frequency balancing computed from the training "
                       "masks (printed and stored in the checkpoint card), or a text file with one weight per "
                       "class in label-id order (none)")
-    loss.add_argument("--border-weight", type=float, metavar="W0",
+    loss.add_argument("--border-weight", type=float_range(0), metavar="W0",
                       help="U-Net's weight map: add W0·exp(-(d1+d2)²/2σ²) between touching instances, from the "
                       "data's instance maps (projects, VOC SegmentationObject); U-Net used 10")
-    loss.add_argument("--border-sigma", type=float, default=5.0, metavar="PX", help="σ of --border-weight (5)")
+    loss.add_argument("--border-sigma", type=float_range(0, lo_open=True), default=5.0, metavar="PX", help="σ of --border-weight (5)")
     p.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N or mps (auto)")
     p.add_argument("--no-amp", action="store_true", help="no autocast on CUDA")
     p.add_argument("--auto-batch", action="store_true", help="on GPU out-of-memory halve the batch and go on")
@@ -80,6 +84,7 @@ class _ProgressHook:
         from segstudio.progress import ProgressBar
 
         self.bar = ProgressBar(None, "finetune")
+        self.phase_bar = None
 
     def __getattr__(self, name):  # the other hook events: nothing to do
         if name.startswith("on_"):
@@ -87,13 +92,33 @@ class _ProgressHook:
         raise AttributeError(name)
 
     def on_iteration(self, trainer, info):
+        self._end_phase()
         self.bar.set(info.iteration, info.total_iterations if info.total_iterations < 10 ** 8 else None,
                      f"loss {info.loss:.4f} lr {info.lr:.2g} {info.images_per_s:.1f} img/s eta {info.eta_s:.0f}s")
 
+    def on_phase(self, trainer, info):
+        """Validation and the CRF fit get a bar of their own."""
+        from segstudio.progress import ProgressBar
+
+        if info.phase not in ("validating", "crf") or not info.total:
+            return
+        label = "validating" if info.phase == "validating" else "fitting the CRF"
+        if self.phase_bar is None or self.phase_bar.label != label:
+            self._end_phase()
+            self.phase_bar = ProgressBar(info.total, label)
+        self.phase_bar.set(info.done, info.total)
+
+    def _end_phase(self):
+        if self.phase_bar is not None:
+            self.phase_bar.close()
+            self.phase_bar = None
+
     def on_epoch(self, trainer, info):
+        self._end_phase()
         self.bar.close()
 
     def on_end(self, trainer, result):
+        self._end_phase()
         self.bar.close()
 
 
@@ -149,8 +174,8 @@ def run(args: argparse.Namespace) -> int:
             raise SegStudioError(f"{args.weights} is a plain state dict; say which model it is with --model")
         arch = card["architecture"]
     task = get_card(arch).task
-    for name in ("batch_size", "crop"):
-        if getattr(args, name) < 1:
+    for name in ("batch_size", "crop", "base_size", "eval_size"):
+        if getattr(args, name) is not None and getattr(args, name) < 1:
             raise SegStudioError(f"--{name.replace('_', '-')} must be at least 1")
     if args.epochs is not None and args.epochs < 1:
         raise SegStudioError("--epochs must be at least 1")
@@ -164,7 +189,8 @@ def run(args: argparse.Namespace) -> int:
                          max_iterations=args.max_iterations, batch_size=args.batch_size, crop=args.crop,
                          base_size=args.base_size, eval_size=args.eval_size, lr=args.lr,
                          weight_decay=args.weight_decay, warmup_iters=args.warmup_iters,
-                         freeze_backbone=args.freeze_backbone, precise_bn=args.precise_bn, device=args.device, amp=not args.no_amp,
+                         freeze_backbone=args.freeze_backbone, precise_bn=args.precise_bn,
+                         crf_fit_seconds=args.crf_fit_seconds, device=args.device, amp=not args.no_amp,
                          workers=args.workers, seed=args.seed, resume=args.resume, auto_batch=args.auto_batch,
                          loss=args.loss, class_weights=args.class_weights, border_weight=args.border_weight,
                          border_sigma=args.border_sigma)
@@ -181,7 +207,10 @@ def run(args: argparse.Namespace) -> int:
         if ctx.is_main:
             print(f"fine-tuning {arch} on {data.summary['train_images']} images "
                   f"({data.summary['val_images']} for validation), {len(data.labels)} classes, "
-                  f"device {ctx.device}{f', {ctx.world} processes' if ctx.distributed else ''}")
+                  f"device {ctx.device}{f', {ctx.world} processes' if ctx.distributed else ''}"
+                  + (f"; crop {config.crop}, batch {config.batch_size}, base size {trainer.base_size}, validating "
+                     f"at {trainer.working_size} px (the size predict will use)" if trainer.task == "semantic"
+                     else f"; batch {config.batch_size}"))
         with _ctrl_c_cancels(trainer):
             result = trainer.fit()
     finally:

@@ -28,17 +28,19 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--out", required=True, metavar="DIR", help="output folder")
     p.add_argument("--labels", metavar="FILE",
                    help="label file to map the model's classes into by name (unknown classes become void)")
-    p.add_argument("--crf", action="store_true", help="refine boundaries with a dense CRF")
+    p.add_argument("--crf", action="store_true", help="refine boundaries with a dense CRF (a fine-tuned "
+                   "checkpoint's card gives the settings fitted to its validation images)")
+    p.add_argument("--crf-force", action="store_true",
+                   help="refine with the CRF even when the checkpoint's card says it did not help")
     p.add_argument("--crf-iterations", type=int_range(1), metavar="N", help="CRF mean-field iterations (10)")
-    p.add_argument("--crf-max-side", type=int_range(0), metavar="PX",
-                   help="CRF working resolution cap (1024; 0 = full)")
-    p.add_argument("--score-threshold", type=float_range(0, 1), metavar="F",
-                   help="instance models: minimum score (0.5)")
+    p.add_argument("--crf-max-side", type=int_range(0), metavar="PX", help="CRF working resolution cap (1024; 0 = full)")
+    p.add_argument("--score-threshold", type=float_range(0, 1), metavar="F", help="instance models: minimum score (0.5)")
     p.add_argument("--mask-threshold", type=float_range(0, 1), metavar="F", help="instance models: mask cut-off (0.5)")
     p.add_argument("--overlap", type=float_range(0, 1), default=0.5, metavar="F",
                    help="instance models: drop an instance covered by better ones for more than F of it")
     p.add_argument("--resize", type=int_range(0), metavar="PX",
-                   help="working size: the short side in pixels (default: the weights' own, 520 for "
+                   help="working size: the short side in pixels (default: the size a fine-tuned "
+                        "checkpoint was trained and validated at, else the weights' own, 520 for "
                         "semantic models, 800 for Mask R-CNN; 0 = the image's own size)")
     p.add_argument("--max-side", type=int_range(1), metavar="PX", help="predict larger working images in tiles")
     p.add_argument("--workers", type=int_range(0), metavar="N", help="image decoding processes (default: up to 2)")
@@ -100,10 +102,9 @@ def run(args: argparse.Namespace) -> int:
     from segstudio.errors import SegStudioError
     from segstudio.formats.labelfile import read_label_file
     from segstudio.ml.batch import predict_files
-    from segstudio.ml.crf import CRFParams, refine_result, require_pydensecrf
-    from segstudio.ml.predictor import Predictor
+    from segstudio.ml.crf import require_pydensecrf
+    from segstudio.ml.pipeline import open_pipeline
     from segstudio.ml.prediction_files import stem_clashes, write_prediction
-    from segstudio.ml.weights import load_model
     from segstudio.progress import ProgressBar
 
     files = collect_inputs(args.inputs)
@@ -116,20 +117,26 @@ def run(args: argparse.Namespace) -> int:
     except OSError as e:
         raise SegStudioError(f"cannot create the output folder {out} ({e.strerror})") from None
     labels = read_label_file(args.labels) if args.labels else None
-    params = None
     if args.crf:
         require_pydensecrf()
     progress, close_bar = _download_bar()
     try:
-        loaded = load_model(args.model, args.weights, progress=progress if rank == 0 else None)
+        pipeline = open_pipeline(args.model, args.weights, device=_device(args.device), labels=labels,
+                                 progress=progress if rank == 0 else None, cache=_no_cache(),
+                                 resize=args.resize, max_side=args.max_side, crf=args.crf,
+                                 crf_overrides={"iterations": args.crf_iterations, "max_side": args.crf_max_side},
+                                 crf_force=args.crf_force, score_threshold=args.score_threshold,
+                                 mask_threshold=args.mask_threshold)
     finally:
         close_bar()
-    if args.crf:
-        params = CRFParams.from_dict(loaded.card.crf, iterations=args.crf_iterations,
-                                     max_side=args.crf_max_side)
-    predictor = Predictor(loaded, _device(args.device), labels=labels, resize=args.resize, max_side=args.max_side,
-                          score_threshold=args.score_threshold, mask_threshold=args.mask_threshold)
-    refine = (lambda rgb, r: _refined(rgb, r, params, refine_result)) if args.crf else None
+    if rank == 0:
+        for note in pipeline.notes:
+            print(note, file=sys.stderr)
+        if args.crf and pipeline.crf is None:
+            print("  (--crf-force refines anyway)", file=sys.stderr)
+        if args.resize is None and pipeline.usage.working_size:
+            print(f"working size {pipeline.working_size} px (short side), as {pipeline.usage.working_size_source} "
+                  "says; --resize PX to change it", file=sys.stderr)
 
     clashes = stem_clashes(files)
     failed = 0
@@ -140,7 +147,7 @@ def run(args: argparse.Namespace) -> int:
               f"overwritten. Predict them into separate --out folders", file=sys.stderr)
         failed += 1
     with ProgressBar(len(ok_files), label, enabled=None if rank == 0 else False) as bar:
-        for item in predict_files(predictor, ok_files, args.workers, refine):
+        for item in predict_files(pipeline, ok_files, args.workers):
             if item.error is not None:
                 failed += 1
                 print(f"\nerror: {item.error}" if bar.enabled else f"error: {item.error}", file=sys.stderr)
@@ -157,11 +164,8 @@ def run(args: argparse.Namespace) -> int:
     return 2 if failed else 0
 
 
-def _refined(rgb, result, params, refine_result):
-    from segstudio.ml.results import SemanticResult
+def _no_cache():
+    """A one-shot command keeps no model in the process-wide cache."""
+    from segstudio.ml.model_cache import ModelCache
 
-    refined = refine_result(rgb, result, params)
-    if isinstance(result, SemanticResult):
-        result.class_map = refined
-        return result
-    return refined
+    return ModelCache()

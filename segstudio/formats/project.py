@@ -15,6 +15,10 @@ beside them::
                                           24 classes every class's log-probability there
                                           (core.prediction_memory; ≤ 700 KB raw, ≤ 3.1 MB
                                           with all classes, compressed), written on its own
+    <root>/annotations/prediction/index.jsonl  the uncertainty ranking: one ~120-byte line
+                                          per saved prediction (key, mean normalised entropy,
+                                          model), compacted to one per image when it doubles
+                                          (formats.prediction_index; ≤ ~240 bytes per image)
 
 A project lists the images under its folder, subfolders included, except when
 it was made by opening one image of a plain folder (``Project.for_image``):
@@ -42,7 +46,7 @@ from segstudio.core.annotation import STATUSES, Annotation, Instance
 from segstudio.core.labels import LabelSet
 from segstudio.core.prediction_memory import PredictionMemory
 from segstudio.errors import EditError, FormatError, LabelError, ProjectError
-from segstudio.formats import atomic
+from segstudio.formats import atomic, prediction_index
 from segstudio.formats.fileaccess import missing_problem
 from segstudio.formats.images import IMAGE_EXTENSIONS, image_size
 from segstudio.formats.labelfile import read_text
@@ -297,9 +301,16 @@ class Project:
         np.savez_compressed(buf, **memory.to_arrays())
         try:
             atomic.atomic_write_bytes(path, buf.getvalue())
+            prediction_index.append(path.parent, key, memory.mean_uncertainty(), memory.model)
         except OSError as e:
             raise ProjectError(f"{path}: the prediction's probabilities could not be saved ({e.strerror or e}); "
                                "check free space and write permission") from None
+
+    def uncertainties(self) -> dict[str, float]:
+        """Mean uncertainty (0 sure … 1 no idea) of each image's saved prediction, from the
+        project's small ranking file (images never predicted are absent)."""
+        entries = prediction_index.read(self.root / ANNOTATIONS_DIR / "prediction")
+        return {k: v["u"] for k, v in entries.items() if k in self._by_key}
 
     def load_prediction_memory(self, key: str) -> PredictionMemory | None:
         """The saved prediction memory of an image, or None if there is none."""

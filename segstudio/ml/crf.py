@@ -84,9 +84,11 @@ def crf_inference(image: np.ndarray, probs: np.ndarray, params: CRFParams = CRFP
     d = dcrf.DenseCRF2D(W, H, K)
     d.setUnaryEnergy(np.ascontiguousarray(unary, dtype=np.float32))
     d.addPairwiseGaussian(sxy=max(params.gaussian_sxy * scale, 0.5), compat=params.gaussian_compat)
+    rgb = np.ascontiguousarray(image[:, :, :3], dtype=np.uint8)
+    if not rgb.flags.writeable:  # pydensecrf wants a writable buffer (decoded images are read-only)
+        rgb = rgb.copy()
     d.addPairwiseBilateral(sxy=max(params.bilateral_sxy * scale, 0.5), srgb=params.bilateral_srgb,
-                           rgbim=np.require(image[:, :, :3], np.uint8, ["C", "W"]),  # pydensecrf needs writable
-                           compat=params.bilateral_compat)
+                           rgbim=rgb, compat=params.bilateral_compat)
     q = d.inference(int(params.iterations))
     return np.asarray(q, dtype=np.float32).reshape(K, H, W)
 
@@ -155,8 +157,8 @@ def refine_instance(image: np.ndarray, prob: np.ndarray, box: tuple[int, int, in
 
 
 def refine_result(image: np.ndarray, result: Any, params: CRFParams | None = None):
-    """CRF-refine a ``SemanticResult`` (returns the new class map) or an ``InstanceResult``
-    (returns a new InstanceResult with refined masks)."""
+    """CRF-refine a ``SemanticResult`` or an ``InstanceResult``: a new result of the same type
+    (the class map, or the instances' masks, refined; the model's logits and scores kept)."""
     from segstudio.ml.results import InstanceResult, PredictedInstance
 
     params = params or CRFParams()
@@ -171,4 +173,4 @@ def refine_result(image: np.ndarray, result: Any, params: CRFParams | None = Non
                 out.append(PredictedInstance(inst.box, inst.score, inst.class_id, inst.class_name, mask, inst.prob))
         return InstanceResult(out, result.labels, result.size, result.unmapped, result.model, result.version)
     probs, ids = result.probabilities(params.min_prob)
-    return refine(image, probs, ids, params)
+    return replace(result, class_map=refine(image, probs, ids, params))

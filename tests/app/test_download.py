@@ -11,7 +11,7 @@ import time
 import pytest
 import torch
 
-from segstudio.app import predict_job
+from segstudio.ml import model_cache
 
 
 @pytest.fixture
@@ -43,7 +43,7 @@ def weights_server(tmp_path, monkeypatch):
     url = f"http://127.0.0.1:{server.server_address[1]}/{name}"
     monkeypatch.setattr(ModelCard, "url", property(lambda self: url))
     monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch-home"))
-    monkeypatch.setattr(predict_job, "_models", {})
+    monkeypatch.setattr(model_cache, "MODEL_CACHE", model_cache.ModelCache())
     yield tmp_path / "torch-home" / "hub" / "checkpoints" / name
     server.shutdown()
 
@@ -72,7 +72,7 @@ def test_offline_default_weights_say_what_to_do(window, qtbot, monkeypatch, tmp_
     from segstudio.ml.registry import ModelCard
     monkeypatch.setattr(ModelCard, "url", property(lambda self: "http://127.0.0.1:9/nothing-0123abcd.pth"))
     monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch-home"))
-    monkeypatch.setattr(predict_job, "_models", {})
+    monkeypatch.setattr(model_cache, "MODEL_CACHE", model_cache.ModelCache())
     panel = window.model
     panel.model_box.setCurrentIndex(panel.model_box.findData("lraspp_mobilenet_v3_large"))
     panel.weights_box.setEditText("default")

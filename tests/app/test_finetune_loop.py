@@ -67,14 +67,12 @@ def test_training_starts_from_the_saved_state_of_the_open_image(window):
 
 
 def test_a_checkpoint_typed_with_a_tilde_is_reloaded_when_rewritten(tmp_path, monkeypatch):
-    from types import SimpleNamespace
-
-    from segstudio.app.predict_job import _cache_key
+    from segstudio.ml.model_cache import weights_key
 
     monkeypatch.setenv("HOME", str(tmp_path))
     ckpt = tmp_path / "best.pt"
     ckpt.write_bytes(b"x")
-    choice = SimpleNamespace(model=ARCH, weights="~/best.pt")
-    first = _cache_key(choice, "cpu")
+    first = weights_key("~/best.pt")
+    assert first[0] == str(ckpt)
     os.utime(ckpt, (1, 1))
-    assert _cache_key(choice, "cpu") != first
+    assert weights_key("~/best.pt") != first

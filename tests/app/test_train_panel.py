@@ -62,6 +62,7 @@ def _panel(qtbot, tmp_path, epochs):
     panel.model.setCurrentText("lraspp_mobilenet_v3_large")
     panel.weights.setCurrentText("none")
     panel.epochs.setValue(epochs)
+    panel.auto_size.setChecked(False)
     panel.batch.setValue(2)
     panel.crop.setValue(48)
     panel.out_path.setText(str(tmp_path / "run"))
@@ -90,6 +91,9 @@ def test_training_runs_in_the_background_while_the_user_paints(qtbot, tmp_path):
             qtbot.wait(15)
             strokes += 1
     assert finished.args == ["done"], ctl.last_error
+    # in a child process, so neither the GIL nor the CRF fit can stall the GUI
+    import os
+    assert ctl.worker.mode == "process" and ctl.worker.pid not in (None, os.getpid())
     # the UI kept handling input and repainting while the job ran
     assert strokes > 0 and pad.busy_paints > 0
     assert pad.image.pixelColor(60, 10) == QColor("red")

@@ -28,7 +28,7 @@ def test_finetune_then_evaluate_the_checkpoint(tmp_path, capsys):
     card = json.loads((out / "best.json").read_text("utf-8"))
 
     rc = main(["evaluate", "--weights", str(out / "best.pt"), "--gt", str(masks), "--images", str(images),
-               "--void", "3", "--device", "cpu", "--json", str(tmp_path / "m.json")])
+               "--void", "3", "--device", "cpu", "--resize", "0", "--json", str(tmp_path / "m.json")])
     table = capsys.readouterr().out
     assert rc == 0 and "mIoU" in table and "square" in table
     result = json.loads((tmp_path / "m.json").read_text("utf-8"))

@@ -51,6 +51,9 @@ class CanvasView(QWidget):
         self._fit_pending = True
         self._auto_fit = True  # refit on resize until the user zooms or pans
         self._tool_preview = ToolPreview()
+        self._heat = None          # HeatLayer of the open image's prediction memory
+        self._heat_image: QImage | None = None
+        self.heat_visible = False
 
     # -- document ----------------------------------------------------------
     def set_document(self, rgb: np.ndarray, editor: Editor, palette: np.ndarray,
@@ -71,7 +74,27 @@ class CanvasView(QWidget):
 
     def clear(self) -> None:
         self.image = self.overlay = self._overlay_image = self.editor = None
+        self._heat = self._heat_image = None
         self.update()
+
+    # -- the uncertainty heat map (its own layer over the classes) ---------------
+    def set_heat(self, memory) -> None:
+        """The open image's prediction memory (None: no heat map to show)."""
+        from segstudio.app.canvas.heat import HeatLayer
+
+        ok = memory is not None and self.image is not None and \
+            tuple(memory.size) == (self.image.height(), self.image.width())
+        self._heat = HeatLayer(memory) if ok else None
+        self._heat_image = self._heat.qimage() if ok else None
+        if self.heat_visible:
+            self.update()
+
+    def set_heat_visible(self, on: bool) -> None:
+        self.heat_visible = bool(on)
+        self.update()
+
+    def has_heat(self) -> bool:
+        return self._heat is not None
 
     def set_tool(self, tool: Tool | None) -> None:
         if self.tool is not None and self.tool is not tool:
@@ -179,6 +202,10 @@ class CanvasView(QWidget):
                 p.setOpacity(self.opacity)
                 p.drawImage(dst, self._overlay_image, src)
                 p.setOpacity(1.0)
+            if self.heat_visible and self._heat_image is not None:
+                p.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform)
+                p.drawImage(dst, self._heat_image, self._heat.grid_rect(src.x(), src.y(), src.width(), src.height()))
+                p.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, False)
         self._paint_tool(p)
 
     def _visible_rects(self, r: QRect):

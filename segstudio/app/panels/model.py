@@ -63,6 +63,9 @@ class ModelPanel(QWidget):
         crf_row = QHBoxLayout()
         for w in (self.crf_iters, self.crf_sxy, self.crf_srgb, self.crf_compat):
             crf_row.addWidget(w)
+        self.crf_note = QLabel("")
+        self.crf_note.setWordWrap(True)
+        self.crf_note.setVisible(False)
         self.threshold = QDoubleSpinBox(minimum=0.0, maximum=1.0, value=0.5, singleStep=0.05, decimals=2)
         self.threshold.setToolTip("instance models: detections below this score are dropped")
         self.keep_user = QCheckBox("keep pixels I painted")
@@ -73,6 +76,7 @@ class ModelPanel(QWidget):
         form.addRow("Device", self.device_label)
         form.addRow(self.crf_box)
         form.addRow("CRF it/sxy/srgb/w", crf_row)
+        form.addRow(self.crf_note)
         form.addRow("Score ≥", self.threshold)
         form.addRow(self.keep_user)
         self.this_btn = QPushButton("Predict this image")
@@ -146,6 +150,22 @@ class ModelPanel(QWidget):
         if self.weights_box.findText(path) < 0:
             self.weights_box.addItem(path)
         self.weights_box.setEditText(path)
+        self.choice_changed.emit()  # the same path may hold a new card (e.g. its CRF was just fitted)
+
+    def show_crf_settings(self, params: dict, note: str = "") -> None:
+        """The CRF values the chosen weights come with (a checkpoint card's fitted ones, or the
+        model card's) and a line on where they come from; ``choice_changed`` is not emitted."""
+        for w, key in ((self.crf_iters, "iterations"), (self.crf_sxy, "bilateral_sxy"),
+                       (self.crf_srgb, "bilateral_srgb"), (self.crf_compat, "bilateral_compat")):
+            if key in params:
+                w.blockSignals(True)
+                w.setValue(int(params[key]) if isinstance(w, QSpinBox) else float(params[key]))
+                w.blockSignals(False)
+        self.crf_note.setText(note)
+        self.crf_note.setVisible(bool(note))
+
+    def crf_note_text(self) -> str:
+        return self.crf_note.text()
 
     def choice(self) -> ModelChoice | None:
         name = self.model_box.currentData()

@@ -7,10 +7,16 @@ label file for image + mask folders), the base model and its weights, epochs
 or a time budget, and presses Start; the panel shows a live loss curve, the
 progress (loss, learning rate, images/s, ETA) and the validation metrics table.
 
-Signals: ``start_requested()``, ``cancel_requested()``.
+Signals: ``start_requested()``, ``cancel_requested()``, ``use_offered()`` (take the
+checkpoint that was kept out).
 Methods: ``set_project(root)``, ``set_models(names)``, ``form_kwargs()``,
 ``set_running(bool)``, ``show_status(text)``, ``status_text()``, ``clear_results()``,
-``show_iteration(info)``, ``show_epoch(info)``.
+``show_starting(text)``, ``show_phase(info)``, ``show_iteration(info)``, ``show_epoch(info)``,
+``show_finished(state)``, ``show_offer(text)``, ``hide_offer()``.
+
+The progress bar moves from the first second: busy while the job starts, then
+the current phase's own count (opening data, scoring the model in use,
+validating, fitting the CRF), the training steps, and 100 % when done.
 """
 
 from __future__ import annotations
@@ -37,9 +43,13 @@ def _fmt_time(seconds: float) -> str:
         else f"{seconds // 60}:{seconds % 60:02d}"
 
 
+PHASE_NAMES = {"incumbent": "scoring the model in use", "validating": "validating", "crf": "fitting the CRF"}
+
+
 class TrainPanel(QWidget):
     start_requested = Signal()
     cancel_requested = Signal()
+    use_offered = Signal()
 
     def __init__(self, parent=None):
         super().__init__(parent)
@@ -88,9 +98,15 @@ class TrainPanel(QWidget):
         for w in (self.by_epochs, self.epochs, self.by_minutes, self.minutes):
             lrow.addWidget(w)
         form.addRow("Length", lrow)
-        self.batch = QSpinBox(minimum=1, maximum=256, value=4)
-        self.crop = QSpinBox(minimum=16, maximum=4096, value=480, singleStep=16)
+        self.batch = QSpinBox(minimum=1, maximum=256, value=8)
+        self.crop = QSpinBox(minimum=16, maximum=4096, value=128, singleStep=16)
+        self.auto_size = QCheckBox("auto")
+        self.auto_size.setToolTip("choose crop and batch from this computer's speed and memory and the time "
+                                  "budget (the choice is shown when the run starts)")
+        self.auto_size.setChecked(True)
+        self.auto_size.toggled.connect(self._update_enabled)
         srow = QHBoxLayout()
+        srow.addWidget(self.auto_size)
         srow.addWidget(QLabel("batch"))
         srow.addWidget(self.batch)
         srow.addWidget(QLabel("crop"))
@@ -114,6 +130,20 @@ class TrainPanel(QWidget):
         self.progress_bar.setTextVisible(True)
         self.status = QLabel("idle")
         self.status.setWordWrap(True)
+        self.sizes_label = QLabel("")
+        self.sizes_label.setWordWrap(True)
+        self.sizes_label.setVisible(False)
+        self.offer_label = QLabel("")
+        self.offer_label.setWordWrap(True)
+        self.offer_button = QPushButton("Use it anyway")
+        self.offer_button.setToolTip("predict with this checkpoint although it scored below the model in use")
+        self.offer_button.clicked.connect(self.use_offered)
+        self.offer_box = QWidget()
+        orow = QHBoxLayout(self.offer_box)
+        orow.setContentsMargins(0, 0, 0, 0)
+        orow.addWidget(self.offer_label, 1)
+        orow.addWidget(self.offer_button)
+        self.offer_box.setVisible(False)
         self.curve = LossCurve()
         self.score_label = QLabel("")
         self.table = QTableWidget(0, 3)
@@ -126,6 +156,8 @@ class TrainPanel(QWidget):
         layout.addLayout(buttons)
         layout.addWidget(self.progress_bar)
         layout.addWidget(self.status)
+        layout.addWidget(self.sizes_label)
+        layout.addWidget(self.offer_box)
         layout.addWidget(self.curve, 2)
         layout.addWidget(self.score_label)
         layout.addWidget(self.table, 1)
@@ -188,7 +220,8 @@ class TrainPanel(QWidget):
         config = {"model": model, "out": out, "weights": self.weights.currentText().strip() or "default",
                   "epochs": self.epochs.value() if self.by_epochs.isChecked() else None,
                   "max_minutes": self.minutes.value() if self.by_minutes.isChecked() else None,
-                  "batch_size": self.batch.value(), "crop": self.crop.value(),
+                  "batch_size": None if self.auto_size.isChecked() else self.batch.value(),
+                  "crop": None if self.auto_size.isChecked() else self.crop.value(),
                   "freeze_backbone": self.freeze.isChecked(), "workers": 0}
         if task == "semantic":
             config.update(self.loss_options.config())
@@ -210,9 +243,59 @@ class TrainPanel(QWidget):
         self.curve.clear()
         self.table.setRowCount(0)
         self.score_label.setText("")
+        self.sizes_label.setText("")
+        self.sizes_label.setVisible(False)
+
+    def show_starting(self, text: str) -> None:
+        """A run was asked for: the bar is busy at once."""
+        self.progress_bar.setFormat("%p%")
+        self.progress_bar.setRange(0, 0)
+        self.show_status(text)
+
+    def show_phase(self, info) -> None:
+        """Work outside the training steps (a ``PhaseInfo``): its own count, or busy when unknown.
+        The "sizes" phase says which training sizes were chosen and why: it stays on show."""
+        if info.phase == "sizes":
+            self.sizes_label.setText(info.text)
+            self.sizes_label.setVisible(bool(info.text))
+            return
+        if info.total:
+            self.progress_bar.setRange(0, info.total)
+            self.progress_bar.setValue(min(info.done, info.total))
+            self.progress_bar.setFormat(f"{PHASE_NAMES.get(info.phase, info.phase)} %v/%m")
+        else:
+            self.progress_bar.setFormat("%p%")
+            self.progress_bar.setRange(0, 0)
+        if info.text:
+            self.show_status(info.text)
+
+    def show_finished(self, state: str) -> None:
+        """The run ended: 100 % when it is done."""
+        if state == "done":
+            self.progress_bar.setRange(0, 1)
+            self.progress_bar.setValue(1)
+            self.progress_bar.setFormat("done — %p%")
+        else:
+            if self.progress_bar.maximum() == 0:
+                self.progress_bar.setRange(0, 1)
+                self.progress_bar.setValue(0)
+            self.progress_bar.setFormat(f"{state} — %p%")
+
+    def show_offer(self, text: str) -> None:
+        """A checkpoint kept out of use: say why and offer it."""
+        self.offer_label.setText(text)
+        self.offer_box.setVisible(True)
+
+    def hide_offer(self) -> None:
+        self.offer_box.setVisible(False)
+        self.offer_label.setText("")
+
+    def offer_text(self) -> str:
+        return self.offer_label.text() if not self.offer_box.isHidden() else ""
 
     def show_iteration(self, info) -> None:
         """One training step (an ``IterationInfo``): curve, progress bar, status line."""
+        self.progress_bar.setFormat("%p%")
         self.curve.add(info.iteration, info.loss)
         if info.epochs:
             total = info.total_iterations
@@ -256,9 +339,11 @@ class TrainPanel(QWidget):
         folder = self.source.currentText() == FOLDER
         for w in (self.data_path, self.masks_path, self.labels_path, self.void_ids):
             w.setEnabled(folder and not running)
-        for w in (self.source, self.model, self.weights, self.epochs, self.minutes, self.batch, self.crop,
+        for w in (self.source, self.model, self.weights, self.epochs, self.minutes, self.auto_size,
                   self.freeze, self.by_epochs, self.by_minutes, self.out_path, self.loss_options):
             w.setEnabled(not running)
+        for w in (self.batch, self.crop):
+            w.setEnabled(not running and not self.auto_size.isChecked())
         self.start_button.setEnabled(not running)
         self.cancel_button.setEnabled(running)
 

@@ -46,6 +46,18 @@ class CheckpointInfo:
 
 
 @dataclass
+class PhaseInfo:
+    """Work outside the training steps, so a progress display never looks stuck: "data",
+    "model", "sizing", "first step", "validating", "crf" (fitting the dense CRF), "incumbent"
+    (scoring the model in use) ...; ``total`` 0 when unknown."""
+
+    phase: str
+    done: int
+    total: int
+    text: str
+
+
+@dataclass
 class TrainResult:
     epochs_done: int
     iterations: int
@@ -65,14 +77,16 @@ class Hook:
     def on_epoch(self, trainer, info: EpochInfo) -> None: ...
     def on_checkpoint(self, trainer, info: CheckpointInfo) -> None: ...
     def on_message(self, trainer, text: str) -> None: ...
+    def on_phase(self, trainer, info: PhaseInfo) -> None: ...
     def on_end(self, trainer, result: TrainResult) -> None: ...
 
 
 class CallbackHook(Hook):
     """Forward events to plain callables (the app's worker uses this)."""
 
-    def __init__(self, iteration=None, epoch=None, checkpoint=None, message=None, end=None):
+    def __init__(self, iteration=None, epoch=None, checkpoint=None, message=None, end=None, phase=None):
         self._it, self._ep, self._ck, self._msg, self._end = iteration, epoch, checkpoint, message, end
+        self._phase = phase
 
     def on_iteration(self, trainer, info):
         if self._it:
@@ -89,6 +103,10 @@ class CallbackHook(Hook):
     def on_message(self, trainer, text):
         if self._msg:
             self._msg(text)
+
+    def on_phase(self, trainer, info):
+        if self._phase:
+            self._phase(info)
 
     def on_end(self, trainer, result):
         if self._end:

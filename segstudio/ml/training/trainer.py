@@ -24,8 +24,9 @@ import torch
 
 from segstudio.errors import TrainingError
 from segstudio.ml.training import checkpoint as ck
+from segstudio.ml.training.autofit import RECHECK_AFTER
 from segstudio.ml.training import distributed as D
-from segstudio.ml.training.hooks import CheckpointInfo, EpochInfo, Hook, IterationInfo, TrainResult
+from segstudio.ml.training.hooks import CheckpointInfo, EpochInfo, Hook, IterationInfo, PhaseInfo, TrainResult
 from segstudio.ml.training.loss_setup import setup_loss
 from segstudio.ml.training.model_setup import TrainModel, build_train_model, set_train_mode
 from segstudio.ml.training.schedule import WarmupPolyLR, build_optimizer
@@ -40,10 +41,11 @@ class TrainConfig:
     epochs: int | None = None          # default 10 unless a time budget is given
     max_minutes: float | None = None   # training-time budget (validation not counted)
     max_iterations: int | None = None
-    batch_size: int = 4
-    crop: int = 480
+    batch_size: int | None = None      # None: chosen from the device and the budget (see autofit.py)
+    crop: int | None = None            # None: chosen likewise
     base_size: int | None = None       # random resize around this shorter side (default crop × 520/480)
-    eval_size: int | None = None       # resize val images' shorter side (scores stay at full size)
+    eval_size: int | None = None       # validation / working size: val images' shorter side (default 1.25 ×
+                                       # the base size; scores stay at full size); recorded in the card
     lr: float | None = None            # default 0.01 (semantic), 0.02 × batch / 16 (instance)
     momentum: float = 0.9
     weight_decay: float | None = None  # default 1e-4, 1e-6 for MobileNet
@@ -65,6 +67,8 @@ class TrainConfig:
     class_weights: str = "none"        # "none" | "median-frequency" | path of a weights file
     border_weight: float | None = None  # U-Net's w0 between touching instances (None: off)
     border_sigma: float = 5.0
+    fit_crf: bool = True               # semantic: fit the dense CRF to the best checkpoint at the end
+    crf_fit_seconds: float | None = None  # time box of that search (default: see crf_step.py; 0 = off)
 
     def to_json(self) -> dict:
         d = asdict(self)
@@ -109,6 +113,10 @@ class Trainer:
     def message(self, text: str) -> None:
         self._emit("on_message", text)
 
+    def phase(self, name: str, done: int = 0, total: int = 0, text: str = "") -> None:
+        """Progress of work outside the training steps (validation, the CRF fit...)."""
+        self._emit("on_phase", PhaseInfo(name, int(done), int(total), text))
+
     # -- set-up -------------------------------------------------------------------
     def setup(self) -> None:
         cfg = self.config
@@ -139,6 +147,8 @@ class Trainer:
             self.loss.criterion.to(self.device)
         self.model = tm.model.to(self.device)
         self.model_plain = self.model
+        self._auto_size()
+        self._resolve_sizes()
         self.lr = cfg.lr if cfg.lr is not None else (0.01 if self.task == "semantic"
                                                      else 0.02 * cfg.batch_size * self.ctx.world / 16)
         self.optimizer = build_optimizer(self.model, tm.architecture, self.lr, cfg.momentum, cfg.weight_decay)
@@ -161,6 +171,45 @@ class Trainer:
         if cfg.resume:
             self._resume()
 
+    def _auto_size(self) -> None:
+        """Sizes the user left open are chosen from the device and the budget (autofit.py)."""
+        from segstudio.ml.training.autofit import auto_size
+
+        if self.config.resume and (self.out / "last.pt").exists():
+            self._resume_ckpt = ck.load_checkpoint(self.out / "last.pt", map_location=self.device)
+            self._resume_sizes = self._resume_ckpt["card"].get("training", {})
+        self.sizing = auto_size(self)
+        if self.sizing is not None and self.sizing.summary():
+            self.message(self.sizing.summary())
+            self.phase("sizes", 0, 0, self.sizing.summary())
+
+    def _recheck_sizes(self, step_times: list[float]) -> bool:
+        """Once, after the first steps: a crop chosen from the start-up probe is checked against
+        the real speed (autofit.recheck_crop); True when the loaders were rebuilt with another."""
+        from segstudio.ml.training.autofit import apply_crop, recheck_crop
+
+        if getattr(self, "_rechecked", False):
+            return False
+        self._rechecked = True
+        crop = recheck_crop(self, step_times)
+        if crop is None:
+            return False
+        self.message(apply_crop(self, crop))
+        self.phase("sizes", 0, 0, self.sizing.summary())
+        self._resolve_sizes()
+        self._build_loaders(self.batch_size)
+        return True
+
+    def _resolve_sizes(self) -> None:
+        """Base and working (validation) size of the run; the card records the working size."""
+        from segstudio.ml.training.validation import working_sizes
+
+        cfg = self.config
+        if self.task == "semantic":
+            self.base_size, self.working_size = working_sizes(cfg.crop, cfg.base_size, cfg.eval_size)
+        else:
+            self.base_size, self.working_size = None, cfg.min_size
+
     def _build_loaders(self, batch_size: int) -> None:
         from segstudio.ml.training import transforms as T
 
@@ -168,8 +217,8 @@ class Trainer:
         mean = self.tm.mean or T.IMAGENET_MEAN
         std = self.tm.std or T.IMAGENET_STD
         if self.task == "semantic":
-            train_tf = T.SegmentationTrainTransform(cfg.crop, cfg.base_size, mean=mean, std=std)
-            self.val_set = self.data.val.with_transform(T.SegmentationEvalTransform(cfg.eval_size, mean, std))
+            train_tf = T.SegmentationTrainTransform(cfg.crop, self.base_size, mean=mean, std=std)
+            self.val_set = self.data.val  # untransformed: validation predicts through the pipeline
             collate = T.collate_semantic
         else:
             train_tf = T.InstanceTrainTransform()
@@ -203,7 +252,8 @@ class Trainer:
         if not path.exists():
             raise TrainingError(f"--resume: {path} does not exist; start without --resume "
                                 "(or give the --out folder of the run to continue)")
-        ckpt = ck.load_checkpoint(path, map_location=self.device)
+        ckpt = getattr(self, "_resume_ckpt", None) or ck.load_checkpoint(path, map_location=self.device)
+        self._resume_ckpt = None
         card = ckpt["card"]
         if card.get("architecture") != self.tm.architecture:
             raise TrainingError(f"{path} is a run of {card.get('architecture')}, not {self.tm.architecture}; "
@@ -228,12 +278,15 @@ class Trainer:
         cfg = self.config
         self._it0 = self.iteration
         self._emit("on_start")
+        self.phase("first step", 0, 0, "the first training step…")
         budget = cfg.max_minutes * 60.0 if cfg.max_minutes is not None else None
         train_time = 0.0
         epochs = cfg.epochs if (cfg.epochs is not None or budget is None) else None
         epochs = 10 if epochs is None and budget is None else epochs
         rate = None
         stop = False
+        step_times: list[float] = []
+        resized = False
         best_path = last_path = None
         t_epoch_loss, n_epoch_loss = 0.0, 0
         learned = 0  # steps of this run that had pixels to learn from
@@ -243,7 +296,9 @@ class Trainer:
                 skip_batches = 0
             self.sampler.set_epoch(self.epoch, skip_batches * self.batch_size)
             set_train_mode(self.model)
-            t_epoch_loss, n_epoch_loss = 0.0, 0
+            if not resized:
+                t_epoch_loss, n_epoch_loss = 0.0, 0
+            resized = False
             t0 = time.perf_counter()
             for batch in self.loader:
                 if D.any_true(self.ctx, self.cancelled):
@@ -261,6 +316,7 @@ class Trainer:
                     t_epoch_loss += loss
                     n_epoch_loss += 1
                     learned += 1
+                    step_times.append(dt)
                 if budget is not None:
                     self._reestimate_total(train_time, budget)
                 eta = self._eta(train_time, budget, rate)
@@ -271,18 +327,25 @@ class Trainer:
                         (budget is not None and D.any_true(self.ctx, train_time >= budget)):
                     stop = True
                     break
+                if len(step_times) == RECHECK_AFTER + 1 and self._recheck_sizes(step_times):
+                    resized = True
+                    break  # the epoch goes on with the new crop (the sampler skips the batches done)
                 t0 = time.perf_counter()
+            if resized:
+                continue
             if self.cancelled:
                 last_path = self._save_last(self.epoch)
                 break
             if not learned:  # never publish an untrained model as the best one
-                raise TrainingError(f"every training batch was all void (255): there is nothing to learn from, and "
-                                    f"no checkpoint was written. Check that the masks hold class ids (--labels, "
-                                    f"--void) and that the images are labelled")
+                raise TrainingError("every training batch was all void (255): there is nothing to learn from, and "
+                                    "no checkpoint was written. Check that the masks hold class ids (--labels, "
+                                    "--void) and that the images are labelled")
             self.epoch += 1
             mean_loss = t_epoch_loss / n_epoch_loss if n_epoch_loss else None
             best_path = self._end_epoch(mean_loss) or best_path
             last_path = self._save_last(self.epoch)
+        if not self.cancelled:
+            self._fit_crf()
         result = TrainResult(self.epoch, self.iteration, self.best_score,
                              str(self.out / "best.pt") if (self.out / "best.pt").exists() else best_path,
                              str(last_path) if last_path else None, self.cancelled, list(self.history))
@@ -312,9 +375,11 @@ class Trainer:
             return {}, None
         gate = self.gate
         if self.task == "semantic":
-            model = _OutputMapped(self.model_plain, self.tm.output_to_label)
-            m = E.evaluate_semantic(model, self.val_set, len(self.tm.labels), self.device, self.amp,
-                                    self.ctx.rank, self.ctx.world, gate)
+            from segstudio.ml.training.validation import validate_semantic
+
+            m = validate_semantic(self.model_plain, self.tm, self.val_set, self.device, self.working_size, self.amp,
+                                  self.ctx.rank, self.ctx.world, progress=lambda d, t: self.phase(
+                                      "validating", d, t, f"validating on {t} images at {self.working_size} px"))
             return m.to_json(self.tm.labels.names), m.miou
         if self._gt_coco is None:
             from segstudio.ml.data.instance import to_coco
@@ -324,6 +389,21 @@ class Trainer:
         res = E.evaluate_instance(model, self.val_set, self._gt_coco, self.device, self.amp,
                                   self.ctx.rank, self.ctx.world, gate)
         return res, res["segm_ap"]
+
+    def _fit_crf(self) -> None:
+        """Semantic runs: fit the dense CRF to the best checkpoint (crf_step.py); its card is republished."""
+        if self.ctx.is_main:
+            from segstudio.ml.training.crf_step import fit_crf_for_run
+
+            crf = fit_crf_for_run(self)
+            if crf is not None:  # the same checkpoint with a new card: consumers reload it
+                import json
+
+                card = json.loads((self.out / "best.json").read_text("utf-8"))
+                self._emit("on_checkpoint", CheckpointInfo(str(self.out / "best.pt"), card["version"],
+                                                           card.get("epoch", self.epoch) - 1, card["iteration"],
+                                                           card.get("best_score"), True))
+        D.barrier(self.ctx)
 
     def refresh_bn(self) -> int:
         """Precise BatchNorm statistics from ``config.precise_bn`` training batches (see precise_bn.py)."""
@@ -359,15 +439,23 @@ class Trainer:
         return f"{self.run_id}-e{self.epoch}-i{self.iteration}"
 
     def _card(self, metrics: dict, score: float | None) -> dict:
+        from segstudio.ml.usage import validation_entry
+
         cfg = self.config
-        return ck.make_card(
+        card = ck.make_card(
             self.tm.architecture, self.task, self.tm.labels, self._version(), metrics=metrics,
             data=dict(getattr(self.data, "summary", {})), base_weights=self.tm.base_weights,
             score={"name": self.score_name, "value": score}, best_score=self.best_score, run_id=self.run_id,
             epoch=self.epoch, iteration=self.iteration, history=list(self.history),
-            training={"batch_size": cfg.batch_size, "crop": cfg.crop, "lr": self.lr,
-                      "freeze_backbone": cfg.freeze_backbone, "world_size": self.ctx.world,
-                      "base_version": self.tm.base_version, **self.loss.card})
+            training={"batch_size": cfg.batch_size, "crop": cfg.crop, "base_size": self.base_size,
+                      "auto_sized": list(self.sizing.chosen) if getattr(self, "sizing", None) else [],
+                      "eval_size": self.working_size, "lr": self.lr, "freeze_backbone": cfg.freeze_backbone,
+                      "world_size": self.ctx.world, "base_version": self.tm.base_version, **self.loss.card})
+        card["usage"] = {"working_size": self.working_size,
+                         "validation": validation_entry(self.score_name, score, self.data.val.keys,
+                                                        f"{getattr(self.data, 'summary', {}).get('path', '')} "
+                                                        f"({self.data.val.name})")}
+        return card
 
     def _publish(self, metrics: dict, score: float | None) -> Path:
         ckpt = ck.checkpoint_dict(self.model_plain.state_dict(), self._card(metrics, score),

@@ -1,0 +1,52 @@
+"""The project's uncertainty ranking: appended per prediction, last entry wins, compacted, robust."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from segstudio.core.prediction_memory import PredictionMemory
+from segstudio.formats import prediction_index as pi
+from segstudio.formats.project import Project
+
+
+def memory(peak: float, size=(24, 32), classes=4) -> PredictionMemory:
+    """A prediction that gives ``peak`` to class 1 everywhere and shares the rest evenly."""
+    probs = np.full((classes,) + size, (1 - peak) / (classes - 1), np.float32)
+    probs[1] = peak
+    return PredictionMemory.from_probabilities(probs, np.arange(classes), size, "m@v")
+
+
+def test_the_last_entry_of_a_key_wins_and_a_torn_line_is_skipped(tmp_path):
+    pi.append(tmp_path, "a", 0.2, "m@1")
+    pi.append(tmp_path, "b", 0.7)
+    pi.append(tmp_path, "a", 0.4, "m@2")
+    with open(pi.index_path(tmp_path), "a", encoding="utf-8") as f:
+        f.write('{"key": "c", "u": 0.')  # a crash in the middle of a line
+    entries = pi.read(tmp_path)
+    assert {k: v["u"] for k, v in entries.items()} == {"a": 0.4, "b": 0.7}
+    assert entries["a"]["model"] == "m@2"
+    assert pi.read(tmp_path / "nothing-here") == {}
+
+
+def test_an_overgrown_index_is_compacted_to_one_line_per_key(tmp_path):
+    for i in range(200):
+        pi.append(tmp_path, f"k{i % 3}", i / 1000)
+    entries = pi.read(tmp_path)
+    assert sorted(entries) == ["k0", "k1", "k2"] and entries["k2"]["u"] == 0.197
+    assert len(pi.index_path(tmp_path).read_text("utf-8").splitlines()) == 3
+    assert pi.read(tmp_path) == entries
+
+
+def test_saving_a_prediction_memory_ranks_the_image(tmp_path):
+    import cv2
+
+    for name in ("x", "y", "z"):
+        cv2.imwrite(str(tmp_path / f"{name}.png"), np.zeros((24, 32, 3), np.uint8))
+    project = Project.open(tmp_path)
+    sure, unsure = memory(0.97), memory(0.4)
+    project.save_prediction_memory("x", sure)
+    project.save_prediction_memory("y", unsure)
+    ranks = Project.open(tmp_path).uncertainties()
+    assert set(ranks) == {"x", "y"}
+    assert abs(ranks["x"] - sure.mean_uncertainty()) < 1e-4 and abs(ranks["y"] - unsure.mean_uncertainty()) < 1e-4
+    assert ranks["y"] > ranks["x"]
