@@ -23,6 +23,7 @@ from segstudio.app import predict_job
 from segstudio.app.download_dialog import DownloadDialog
 from segstudio.app.predict_plan import CANCEL, SKIP_LABELLED, Question, predict_all_question, predict_question
 from segstudio.app.workers import JobResult, JobRunner
+from segstudio.app.wording import in_model_panel_words
 from segstudio.core import edits
 from segstudio.errors import SegStudioError
 
@@ -250,7 +251,8 @@ class PredictController(QObject):
 
     def _on_error(self, message: str) -> None:
         self.download.close()
-        if "download" in message.lower():
+        message = in_model_panel_words(message)
+        if "download" in message.lower() and 'weights "none"' not in message:
             message += ("\n\nTo work without these weights, choose weights \"none\" (untrained) or a "
                         "checkpoint file in the Model panel.")
         self.error.emit(message)

@@ -27,6 +27,7 @@ from PySide6.QtCore import QObject, Signal, Slot
 
 from segstudio.app.handover import HandOver
 from segstudio.app.train_worker import TrainWorker
+from segstudio.app.wording import in_tab_words
 
 
 class TrainController(QObject):
@@ -170,17 +171,3 @@ class TrainController(QObject):
         self.panel.set_running(False)
         self.training_finished.emit(state)
 
-
-def in_tab_words(text: str) -> str:
-    """Errors from ``segstudio.ml`` speak of command-line flags; say it with the Train tab's controls."""
-    replacements = [
-        ("or use --weights FILE / --weights none", 'or choose a checkpoint file or "none" (train from scratch) in '
-                                                   "the Weights box of this tab"),
-        ("--weights none", 'weights "none"'), ("--weights", "the Weights box"), ("--batch-size", "the batch size"),
-        ("--crop", "the crop size"), ("--max-minutes", "the Minutes box"), ("--epochs", "the Epochs box"),
-        ("--model", "the Base model box"), ("--masks", "the Masks box"), ("--labels", "the Labels box"),
-        ("--void", "the Void ids box"), ("--lr", "the learning rate"),
-    ]
-    for old, new in replacements:
-        text = text.replace(old, new)
-    return text

@@ -9,7 +9,8 @@ import torch
 
 from segstudio.app.handover import HandOver
 from segstudio.app.panels.train_panel import TrainPanel
-from segstudio.app.train import TrainController, in_tab_words
+from segstudio.app.train import TrainController
+from segstudio.app.wording import in_tab_words
 from segstudio.ml.training.hooks import CheckpointInfo
 from tests.ml.training_data import make_mask_folders
 
