@@ -21,6 +21,7 @@ The job runs in a child process (``mode="process"``, see ``TrainWorker``).
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Callable
 
 from PySide6.QtCore import QObject, Signal, Slot
@@ -90,7 +91,7 @@ class TrainController(QObject):
         if incumbent and incumbent.get("weights") == "none":
             incumbent = None  # untrained weights: any checkpoint beats them; do not spend time scoring
         worker = TrainWorker(config, spec, self, incumbent=incumbent, mode=self.mode)
-        worker.phase.connect(self.panel.show_phase)
+        worker.phase.connect(self._on_phase)
         worker.progress.connect(self.panel.show_iteration)
         worker.epoch_done.connect(self.panel.show_epoch)
         worker.incumbent_scored.connect(self._on_incumbent)
@@ -146,7 +147,11 @@ class TrainController(QObject):
         self.message.emit(f"{info.version} is now in use, as asked")
         self.checkpoint_published.emit(info.path, info.version)
 
+    def _on_phase(self, info) -> None:
+        self.panel.show_phase(dataclasses.replace(info, text=in_tab_words(info.text)))
+
     def _on_message(self, text: str) -> None:
+        text = in_tab_words(text)
         self.panel.show_status(text)
         self.message.emit(text)
 

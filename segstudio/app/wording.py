@@ -22,6 +22,8 @@ def _phrase(text: str) -> str:
 TRAIN_TAB = [
     (_phrase("or use --weights FILE / --weights none"),
      'or choose a checkpoint file or "none" (train from scratch) in the Weights box of this tab'),
+    (_phrase("Give --crop / --batch-size / --base-size / --eval-size to choose yourself"),
+     'Untick "auto" beside Size and set batch and crop to choose yourself'),
     (_phrase("--weights none"), 'weights "none"'),
     (_option("--weights"), "the Weights box"), (_option("--batch-size"), "the batch size"),
     (_option("--crop"), "the crop size"), (_option("--max-minutes"), "the Minutes box"),
