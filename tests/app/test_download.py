@@ -2,16 +2,13 @@
 
 from __future__ import annotations
 
-import functools
 import hashlib
-import http.server
-import threading
-import time
 
 import pytest
 import torch
 
 from segstudio.ml import model_cache
+from tests.local_server import serving
 
 
 @pytest.fixture
@@ -28,24 +25,12 @@ def weights_server(tmp_path, monkeypatch):
     digest = hashlib.sha256(raw.read_bytes()).hexdigest()
     name = f"lraspp_test-{digest[:8]}.pth"
     raw.rename(serve / name)
-    class Quiet(http.server.SimpleHTTPRequestHandler):
-        def log_message(self, *args):
-            pass
-
-        def copyfile(self, source, outputfile):  # a slow line, so Cancel lands mid-download
-            while chunk := source.read(256 * 1024):
-                outputfile.write(chunk)
-                time.sleep(0.005)
-    handler = functools.partial(Quiet, directory=str(serve))
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    url = f"http://127.0.0.1:{server.server_address[1]}/{name}"
-    monkeypatch.setattr(ModelCard, "url", property(lambda self: url))
-    monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch-home"))
-    monkeypatch.setattr(model_cache, "MODEL_CACHE", model_cache.ModelCache())
-    yield tmp_path / "torch-home" / "hub" / "checkpoints" / name
-    server.shutdown()
+    with serving(serve, slow=True) as base:  # slow, so Cancel lands mid-download
+        url = f"{base}/{name}"
+        monkeypatch.setattr(ModelCard, "url", property(lambda self: url))
+        monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch-home"))
+        monkeypatch.setattr(model_cache, "MODEL_CACHE", model_cache.ModelCache())
+        yield tmp_path / "torch-home" / "hub" / "checkpoints" / name
 
 
 def test_first_prediction_downloads_the_weights_with_a_progress_dialog(window, qtbot, weights_server, monkeypatch):
