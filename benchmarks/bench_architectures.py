@@ -121,19 +121,12 @@ def train_and_score(arch: str, data, args, iterations: int, **loss) -> dict:
 
 
 def predict_speed(trainer, data, args) -> float:
-    """Images per CPU second of ``Predictor.predict`` on val images at the evaluation size."""
-    import numpy as np
-
+    """Images per CPU second of the prediction pipeline on val images at the evaluation size."""
     from segstudio.formats.images import load_image
-    from segstudio.ml.predictor import Predictor
-    from segstudio.ml.registry import get_card
-    from segstudio.ml.weights import LoadedModel, preprocessing_of
+    from segstudio.ml.training.validation import module_pipeline
 
-    card = get_card(trainer.tm.architecture)
-    transforms, prep = preprocessing_of(card)
-    loaded = LoadedModel(trainer.model_plain.eval(), card, trainer.tm.labels, np.arange(len(trainer.tm.labels)),
-                         transforms, prep, "bench")
-    p = Predictor(loaded, "cpu", resize=args.eval_size)
+    p = module_pipeline(trainer.model_plain, trainer.tm, "cpu", args.eval_size)
+    p.predictor.model.eval()  # module_pipeline leaves the model in the mode it found it in
     images = [load_image(s.image_path) for s in data.val.samples[:args.predict_images]]
     p.predict(images[0])
     c = cpu()

@@ -33,7 +33,7 @@ def main() -> int:
     import torch
 
     from segstudio.ml import sam
-    from segstudio.ml.synthetic import scene
+    from tests.synthetic import scene
 
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--variant", default="vit_b", choices=list(sam.VARIANTS))

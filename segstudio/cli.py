@@ -91,9 +91,6 @@ def _quiet_output() -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    import multiprocessing
-
-    multiprocessing.freeze_support()  # a frozen (packaged) app's training child process starts here
     argv = list(sys.argv[1:] if argv is None else argv)
     if getattr(sys.stdout, "errors", None) == "strict" and hasattr(sys.stdout, "reconfigure"):
         sys.stdout.reconfigure(errors="backslashreplace")  # a file name that is not UTF-8 never kills a print

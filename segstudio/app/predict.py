@@ -16,12 +16,14 @@ from __future__ import annotations
 
 import dataclasses
 
-from PySide6.QtCore import QObject, Qt, Signal, Slot
-from PySide6.QtWidgets import QMessageBox, QProgressDialog
+from PySide6.QtCore import QObject, Signal, Slot
+from PySide6.QtWidgets import QMessageBox
 
 from segstudio.app import predict_job
+from segstudio.app.download_dialog import DownloadDialog
 from segstudio.app.predict_plan import CANCEL, SKIP_LABELLED, Question, predict_all_question, predict_question
 from segstudio.app.workers import JobResult, JobRunner
+from segstudio.app.wording import in_model_panel_words
 from segstudio.core import edits
 from segstudio.errors import SegStudioError
 
@@ -50,7 +52,7 @@ class PredictController(QObject):
         self.document, self.panel, self.settings = document, panel, settings
         self.runner = JobRunner(max_threads=1, parent=self)
         self.dropped = 0  # stale results thrown away (for tests and the status line)
-        self._download: QProgressDialog | None = None
+        self.download = DownloadDialog(lambda: self.panel.window(), self.cancel)
         self._choice = None
         self._message_key: str | None = None  # the image the panel's message is about
         self.ask = lambda question: ask_dialog(self.panel.window(), question)
@@ -160,7 +162,7 @@ class PredictController(QObject):
     def _on_project_opened(self, _project) -> None:
         """Another folder: what runs or was said for the previous one no longer applies."""
         self.runner.cancel(KIND)
-        self._close_download()
+        self.download.close()
         self._show_message("")
 
     def _on_image_opened(self, key: str) -> None:
@@ -176,7 +178,7 @@ class PredictController(QObject):
         if self.runner.running(KIND):
             self._show_message("cancelling…")
         self.runner.cancel(KIND)
-        self._close_download()
+        self.download.close()
 
     def shutdown(self) -> None:
         self.runner.cancel(KIND)
@@ -185,9 +187,9 @@ class PredictController(QObject):
     # -- results (GUI thread) ----------------------------------------------------------------
     def _on_progress(self, done: int, total: int, message: str) -> None:
         if message.startswith(predict_job.DOWNLOAD):
-            self._show_download(done, total, message[len(predict_job.DOWNLOAD):])
+            self.download.show_progress(done, total, message[len(predict_job.DOWNLOAD):])
             return
-        self._close_download()
+        self.download.close()
         self.panel.show_progress(done, total, message)
 
     def _on_single(self, result: JobResult) -> None:
@@ -248,8 +250,9 @@ class PredictController(QObject):
         self.document.update_saved(key, change)
 
     def _on_error(self, message: str) -> None:
-        self._close_download()
-        if "download" in message.lower():
+        self.download.close()
+        message = in_model_panel_words(message)
+        if "download" in message.lower() and 'weights "none"' not in message:
             message += ("\n\nTo work without these weights, choose weights \"none\" (untrained) or a "
                         "checkpoint file in the Model panel.")
         self.error.emit(message)
@@ -258,39 +261,9 @@ class PredictController(QObject):
         self.finished.emit(state)
         if self.runner.running(KIND):
             return  # a newer request is still going
-        self._close_download()
+        self.download.close()
         if state == "done":
             self.panel.set_busy(False)
         else:
             self._message_key = None
             self.panel.set_busy(False, state)
-
-    # -- the weights download dialog --------------------------------------------------------------
-    def _show_download(self, done: int, total: int, what: str) -> None:
-        if self._download is None:
-            dlg = QProgressDialog(f"Downloading the weights of {what}…", "Cancel", 0, 0, self.panel.window())
-            dlg.setWindowTitle("Downloading weights")
-            dlg.setWindowModality(Qt.WindowModality.WindowModal)
-            dlg.setMinimumDuration(0)
-            dlg.setAutoClose(False)  # closed when the model starts, not at 100 %
-            dlg.setAutoReset(False)
-            dlg.canceled.connect(self.cancel)
-            dlg.show()
-            self._download = dlg
-        dlg = self._download
-        if total > 0:
-            dlg.setRange(0, 1000)
-            dlg.setValue(int(1000 * done / total))
-            # a modal progress dialog's setValue processes events: Cancel may have closed it meanwhile
-            if self._download is not dlg:
-                return
-            dlg.setLabelText(f"Downloading the weights of {what}: {done / 1e6:.1f} of {total / 1e6:.1f} MB")
-        else:
-            dlg.setLabelText(f"Downloading the weights of {what}: {done / 1e6:.1f} MB")
-
-    def _close_download(self) -> None:
-        if self._download is not None:
-            self._download.canceled.disconnect(self.cancel)
-            self._download.close()
-            self._download.deleteLater()
-            self._download = None

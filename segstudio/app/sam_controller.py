@@ -17,9 +17,9 @@ import time
 from typing import Callable
 
 import numpy as np
-from PySide6.QtCore import QObject, Qt, Signal, Slot
-from PySide6.QtWidgets import QProgressDialog
+from PySide6.QtCore import QObject, Signal, Slot
 
+from segstudio.app.download_dialog import DownloadDialog
 from segstudio.app.workers import JobResult, JobRunner
 from segstudio.ml import sam as sam_model
 from segstudio.ml.sam_cache import EmbeddingCache
@@ -54,7 +54,8 @@ class SamController(QObject):
         self._told_missing = False
         self._decode_idle = threading.Event()  # the embedding pauses between blocks while a click decodes
         self._decode_idle.set()
-        self._download: QProgressDialog | None = None
+        self.download = DownloadDialog(lambda: self.parent() if hasattr(self.parent(), "isWindow") else None,
+                                       self._cancel_download)
 
     # -- settings and wiring ---------------------------------------------------------------
     @property
@@ -130,7 +131,7 @@ class SamController(QObject):
     def shutdown(self) -> None:
         self.embedder.cancel(EMBED)
         self.decoder.cancel(DECODE)
-        self._close_download()
+        self.download.close()
         self.embedder.wait(10000)
         self.decoder.wait(5000)
 
@@ -195,14 +196,14 @@ class SamController(QObject):
             job.signals.progress.connect(self._on_progress)
             job.signals.partial.connect(self._on_embedded)
             job.signals.error.connect(self._on_error)
-            job.signals.finished.connect(lambda _state: self._close_download())
+            job.signals.finished.connect(lambda _state: self.download.close())
         self.embedder.submit(EMBED, current, work, connect)
 
     def _on_progress(self, done: int, total: int, what: str) -> None:
         if what == DOWNLOAD:
-            self._show_download(done, total)
+            self.download.show_progress(done, total, sam_model.VARIANTS[self.variant].title)
             return
-        self._close_download()
+        self.download.close()
         if what == self.document.key and self.active:
             pct = 100 * done // max(total, 1)
             self.message.emit(f"Segment Anything: computing this image's embedding… {pct} %")
@@ -227,7 +228,7 @@ class SamController(QObject):
             self.request(self.tool)
 
     def _on_error(self, message: str) -> None:
-        self._close_download()
+        self.download.close()
         self.armed = False  # e.g. offline: ask again when the tool is used, not at every image
         self.error.emit(message)
 
@@ -289,34 +290,8 @@ class SamController(QObject):
         self.message.emit(text)
 
     # -- the weights download dialog ------------------------------------------------------------
-    def _show_download(self, done: int, total: int) -> None:
-        spec = sam_model.VARIANTS[self.variant]
-        if self._download is None:
-            parent = self.parent() if hasattr(self.parent(), "isWindow") else None
-            dlg = QProgressDialog(f"Downloading the weights of {spec.title}…", "Cancel", 0, 0, parent)
-            dlg.setWindowTitle("Downloading weights")
-            dlg.setWindowModality(Qt.WindowModality.WindowModal)
-            dlg.setMinimumDuration(0)
-            dlg.setAutoClose(False)
-            dlg.setAutoReset(False)
-            dlg.canceled.connect(self._cancel_download)
-            dlg.show()
-            self._download = dlg
-        if total > 0:
-            self._download.setRange(0, 1000)
-            self._download.setValue(int(1000 * done / total))
-            self._download.setLabelText(f"Downloading the weights of {spec.title}: "
-                                        f"{done / 1e6:.1f} of {total / 1e6:.1f} MB")
-
     def _cancel_download(self) -> None:
         self.embedder.cancel(EMBED)
         self.armed = False  # the next choice of the tool asks again
-        self._close_download()
+        self.download.close()
         self.message.emit("Segment Anything: download cancelled")
-
-    def _close_download(self) -> None:
-        if self._download is not None:
-            self._download.canceled.disconnect(self._cancel_download)
-            self._download.close()
-            self._download.deleteLater()
-            self._download = None

@@ -21,12 +21,14 @@ The job runs in a child process (``mode="process"``, see ``TrainWorker``).
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Callable
 
 from PySide6.QtCore import QObject, Signal, Slot
 
 from segstudio.app.handover import HandOver
 from segstudio.app.train_worker import TrainWorker
+from segstudio.app.wording import in_tab_words
 
 
 class TrainController(QObject):
@@ -89,7 +91,7 @@ class TrainController(QObject):
         if incumbent and incumbent.get("weights") == "none":
             incumbent = None  # untrained weights: any checkpoint beats them; do not spend time scoring
         worker = TrainWorker(config, spec, self, incumbent=incumbent, mode=self.mode)
-        worker.phase.connect(self.panel.show_phase)
+        worker.phase.connect(self._on_phase)
         worker.progress.connect(self.panel.show_iteration)
         worker.epoch_done.connect(self.panel.show_epoch)
         worker.incumbent_scored.connect(self._on_incumbent)
@@ -145,7 +147,11 @@ class TrainController(QObject):
         self.message.emit(f"{info.version} is now in use, as asked")
         self.checkpoint_published.emit(info.path, info.version)
 
+    def _on_phase(self, info) -> None:
+        self.panel.show_phase(dataclasses.replace(info, text=in_tab_words(info.text)))
+
     def _on_message(self, text: str) -> None:
+        text = in_tab_words(text)
         self.panel.show_status(text)
         self.message.emit(text)
 
@@ -170,17 +176,3 @@ class TrainController(QObject):
         self.panel.set_running(False)
         self.training_finished.emit(state)
 
-
-def in_tab_words(text: str) -> str:
-    """Errors from ``segstudio.ml`` speak of command-line flags; say it with the Train tab's controls."""
-    replacements = [
-        ("or use --weights FILE / --weights none", 'or choose a checkpoint file or "none" (train from scratch) in '
-                                                   "the Weights box of this tab"),
-        ("--weights none", 'weights "none"'), ("--weights", "the Weights box"), ("--batch-size", "the batch size"),
-        ("--crop", "the crop size"), ("--max-minutes", "the Minutes box"), ("--epochs", "the Epochs box"),
-        ("--model", "the Base model box"), ("--masks", "the Masks box"), ("--labels", "the Labels box"),
-        ("--void", "the Void ids box"), ("--lr", "the learning rate"),
-    ]
-    for old, new in replacements:
-        text = text.replace(old, new)
-    return text

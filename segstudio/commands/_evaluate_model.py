@@ -47,6 +47,7 @@ def _concat(a, b):
 
 
 def run_model(args, print_table) -> int:
+    from segstudio.commands.predict import report_pipeline
     from segstudio.errors import SegStudioError
     from segstudio.formats.atomic import atomic_write_json
     from segstudio.ml.model_cache import ModelCache
@@ -68,13 +69,7 @@ def run_model(args, print_table) -> int:
     pipeline = Pipeline.build(loaded, pick_device(args.device), labels if labels.names == loaded.labels.names
                               else _positional(loaded.labels, labels), resize=args.size, crf=args.crf,
                               crf_force=args.crf_force, **options)
-    for note in pipeline.notes:
-        print(note, file=sys.stderr)
-    if args.crf and pipeline.crf is None:
-        print("  (--crf-force refines anyway)", file=sys.stderr)
-    if args.size is None and pipeline.usage.working_size:
-        print(f"working size {pipeline.working_size} px (short side), as {pipeline.usage.working_size_source} "
-              "says; --resize PX to change it", file=sys.stderr)
+    report_pipeline(pipeline, args.crf, args.size)
     bar = ProgressBar(len(data), "evaluating")
     progress = lambda done, total: bar.set(done)  # noqa: E731
     if task == "semantic":

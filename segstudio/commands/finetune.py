@@ -174,11 +174,6 @@ def run(args: argparse.Namespace) -> int:
             raise SegStudioError(f"{args.weights} is a plain state dict; say which model it is with --model")
         arch = card["architecture"]
     task = get_card(arch).task
-    for name in ("batch_size", "crop", "base_size", "eval_size"):
-        if getattr(args, name) is not None and getattr(args, name) < 1:
-            raise SegStudioError(f"--{name.replace('_', '-')} must be at least 1")
-    if args.epochs is not None and args.epochs < 1:
-        raise SegStudioError("--epochs must be at least 1")
     spec = DataSpec(args.data, task=task, masks=args.masks, labels=args.labels, void_ids=tuple(args.void),
                     val_images=args.val_images, val_masks=args.val_masks, images=args.images,
                     val_fraction=args.val_fraction, seed=args.seed, include_predicted=args.include_predicted,

@@ -98,6 +98,18 @@ def _download_bar():
     return progress, close
 
 
+def report_pipeline(pipeline, crf: bool, resize: int | None) -> None:
+    """Say on stderr, once, what the checkpoint's card decided: its CRF verdict (``crf`` asked for)
+    and the working size it gives (when ``resize`` was not given)."""
+    for note in pipeline.notes:
+        print(note, file=sys.stderr)
+    if crf and pipeline.crf is None:
+        print("  (--crf-force refines anyway)", file=sys.stderr)
+    if resize is None and pipeline.usage.working_size:
+        print(f"working size {pipeline.working_size} px (short side), as {pipeline.usage.working_size_source} "
+              "says; --resize PX to change it", file=sys.stderr)
+
+
 def run(args: argparse.Namespace) -> int:
     from segstudio.errors import SegStudioError
     from segstudio.formats.labelfile import read_label_file
@@ -130,13 +142,7 @@ def run(args: argparse.Namespace) -> int:
     finally:
         close_bar()
     if rank == 0:
-        for note in pipeline.notes:
-            print(note, file=sys.stderr)
-        if args.crf and pipeline.crf is None:
-            print("  (--crf-force refines anyway)", file=sys.stderr)
-        if args.resize is None and pipeline.usage.working_size:
-            print(f"working size {pipeline.working_size} px (short side), as {pipeline.usage.working_size_source} "
-                  "says; --resize PX to change it", file=sys.stderr)
+        report_pipeline(pipeline, args.crf, args.resize)
 
     clashes = stem_clashes(files)
     failed = 0

@@ -202,29 +202,6 @@ class PredictionMemory:
         match = self.classes[(slice(None),) + sl] == class_id
         return (match * self.probs[(slice(None),) + sl]).sum(0, dtype=np.float32) / 255.0
 
-    def top_prob_plane(self) -> np.ndarray:
-        """float32 (h, w) on the grid: the probability of the most probable class."""
-        return self.probs[0].astype(np.float32) / 255.0
-
-    def cell_of(self, y: float, x: float) -> tuple[int, int]:
-        """The grid cell (row, column) holding full-resolution pixel (row ``y``, column ``x``)."""
-        (H, W), (gh, gw) = self.size, self.grid
-        return (min(gh - 1, max(0, int((y + 0.5) * gh / H))), min(gw - 1, max(0, int((x + 0.5) * gw / W))))
-
-    def cell_box(self, grid_box: Box) -> Box:
-        """The full-resolution pixels covered by grid cells ``grid_box`` (y0, x0, y1, x1)."""
-        (H, W), (gh, gw) = self.size, self.grid
-        gy0, gx0, gy1, gx1 = grid_box
-        return (int(math.floor(gy0 * H / gh)), int(math.floor(gx0 * W / gw)),
-                min(H, int(math.ceil(gy1 * H / gh))), min(W, int(math.ceil(gx1 * W / gw))))
-
-    def cell_centres(self) -> tuple[np.ndarray, np.ndarray]:
-        """Full-resolution (rows, columns) of the grid cells' centres, to sample a class map on the grid."""
-        (H, W), (gh, gw) = self.size, self.grid
-        rows = np.minimum(H - 1, ((np.arange(gh) + 0.5) * H / gh).astype(np.intp))
-        cols = np.minimum(W - 1, ((np.arange(gw) + 0.5) * W / gw).astype(np.intp))
-        return rows, cols
-
     def sample(self, plane: np.ndarray, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
         """float32 (len(rows), len(cols)): a grid plane (h, w) sampled bilinearly at full-resolution
         pixel coordinates ``rows`` × ``cols`` (floats; integer = pixel centre), e.g. a reduced copy's."""
@@ -236,21 +213,6 @@ class PredictionMemory:
         gy0, gx0 = int(ys.min()), int(xs.min())
         gy1, gx1 = min(gh, int(ys.max()) + 2), min(gw, int(xs.max()) + 2)
         return _bilinear(np.asarray(plane, np.float32)[gy0:gy1, gx0:gx1], ys - gy0, xs - gx0)
-
-    def upsample(self, plane: np.ndarray, box: Box | None = None) -> np.ndarray:
-        """float32 (y1 - y0, x1 - x0): a grid plane (h, w) sampled bilinearly at the pixels of ``box``."""
-        box = self._clip_box(box)
-        y0, x0, y1, x1 = box
-        if y1 <= y0 or x1 <= x0:
-            return np.zeros((max(0, y1 - y0), max(0, x1 - x0)), np.float32)
-        ys, xs, sl = self._grid_box(box)
-        return _bilinear(np.asarray(plane, np.float32)[sl], ys, xs)
-
-    def uncertainty_at(self, box: Box | None = None) -> np.ndarray:
-        """float32 (y1 - y0, x1 - x0): the normalised entropy at each pixel of ``box`` (bilinear)."""
-        box = self._clip_box(box)
-        ys, xs, sl = self._grid_box(box)
-        return _bilinear(self.uncertainty()[sl], ys, xs)
 
     # -- storage (the project store writes these arrays; see formats.project) -------
     def to_arrays(self) -> dict[str, np.ndarray]:

@@ -79,12 +79,6 @@ class Proposal:
             return [int(self.classes)] if self.pixels else []
         return [int(c) for c in np.unique(self.classes[self.mask])]
 
-    def class_map_in(self, doc: Annotation) -> np.ndarray:
-        """The document's classes inside the box with the proposal applied (a preview)."""
-        y0, x0, y1, x1 = self.box
-        out = doc.class_map[y0:y1, x0:x1].copy()
-        out[self.mask] = self.classes if np.ndim(self.classes) == 0 else self.classes[self.mask]
-        return out
 
 
 def apply_proposal(doc: Annotation, proposal: Proposal | None) -> list[Patch]:

@@ -3,7 +3,7 @@
 ``parse_json`` turns every way a JSON text can be bad - malformed, nested
 deeper than the parser's recursion limit, too large for memory - into a
 ``FormatError`` naming the file.  Values are checked where they are used
-(``json_int``, ``json_number``): JSON read by Python may hold NaN, Infinity
+(``json_int``): JSON read by Python may hold NaN, Infinity
 and numbers such as 1e400 that become ``inf``.
 """
 
@@ -45,10 +45,3 @@ def json_int(value: object, what: str, source: str, minimum: int | None = None) 
     if minimum is not None and value < minimum:
         raise FormatError(f"{source}: {what} must be at least {minimum}, got {value}")
     return value
-
-
-def is_number(value: object) -> bool:
-    """A finite JSON number (not a bool, NaN or infinity)."""
-    if isinstance(value, bool):
-        return False
-    return isinstance(value, int) or (isinstance(value, float) and math.isfinite(value))

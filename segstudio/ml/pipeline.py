@@ -97,9 +97,6 @@ class Pipeline:
     def without_crf(self) -> "Pipeline":
         return Pipeline(self.predictor, None, self.usage, [])
 
-    def with_crf(self, params: CRFParams | None) -> "Pipeline":
-        return Pipeline(self.predictor, params, self.usage, [])
-
     # -- predicting ---------------------------------------------------------------
     def predict(self, image: Any, source: str = "image", check=None):
         """Predict one uint8 RGB image, refined with the CRF when it is on.

@@ -6,8 +6,6 @@ dialog), never on the GUI thread at start-up.
 
 from __future__ import annotations
 
-import sys
-
 
 def describe() -> dict[str, str]:
     """Plain strings: ``torch``, ``cuda`` (build / not built), ``device`` (what ``auto`` picks,
@@ -27,8 +25,3 @@ def describe() -> dict[str, str]:
             "cuda": f"CUDA {cuda} build" if cuda else "CPU-only build",
             "device": name,
             "hub_cache": str(cache_dir())}
-
-
-def is_frozen() -> bool:
-    """True inside the PyInstaller bundle."""
-    return bool(getattr(sys, "frozen", False))

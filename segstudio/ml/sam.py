@@ -205,13 +205,11 @@ _loaded: dict[tuple, LoadedSam] = {}
 
 
 def load_cached(variant: str, weights: str = "default", progress=None) -> LoadedSam:
-    """``load`` kept for the next call; only the most recent model stays (they are large)."""
-    w = str(weights)
-    if w not in ("default", "none"):
-        w = os.path.abspath(os.path.expanduser(w))
-        if os.path.exists(w):
-            w = (w, os.path.getmtime(w))
-    key = (variant, w)
+    """``load`` kept for the next call; only the most recent model stays (they are large).  A file
+    is known by its path, time and size (``model_cache.weights_key``): a rewritten one loads again."""
+    from segstudio.ml.model_cache import weights_key
+
+    key = (variant, weights_key(weights))
     with _loaded_lock:
         if key in _loaded:
             return _loaded[key]

@@ -69,7 +69,7 @@ def score_semantic(pipeline, dataset, num_classes: int | None = None, *, progres
 
 def instance_results(image_id: int, result) -> list[dict]:
     """COCO detection results (RLE masks on the full image) of an ``InstanceResult``."""
-    from pycocotools import mask as mask_utils
+    from segstudio.formats.coco_masks import encode_rle
 
     H, W = result.size
     out = []
@@ -77,9 +77,7 @@ def instance_results(image_id: int, result) -> list[dict]:
         full = np.zeros((H, W), np.uint8, order="F")
         x0, y0, x1, y1 = inst.box
         full[y0:y1, x0:x1] = inst.mask
-        rle = mask_utils.encode(full)
-        rle["counts"] = rle["counts"].decode("ascii")
-        out.append({"image_id": int(image_id), "category_id": int(inst.class_id), "segmentation": rle,
+        out.append({"image_id": int(image_id), "category_id": int(inst.class_id), "segmentation": encode_rle(full),
                     "score": float(inst.score)})
     return out
 

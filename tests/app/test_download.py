@@ -2,16 +2,13 @@
 
 from __future__ import annotations
 
-import functools
 import hashlib
-import http.server
-import threading
-import time
 
 import pytest
 import torch
 
 from segstudio.ml import model_cache
+from tests.local_server import serving
 
 
 @pytest.fixture
@@ -28,24 +25,12 @@ def weights_server(tmp_path, monkeypatch):
     digest = hashlib.sha256(raw.read_bytes()).hexdigest()
     name = f"lraspp_test-{digest[:8]}.pth"
     raw.rename(serve / name)
-    class Quiet(http.server.SimpleHTTPRequestHandler):
-        def log_message(self, *args):
-            pass
-
-        def copyfile(self, source, outputfile):  # a slow line, so Cancel lands mid-download
-            while chunk := source.read(256 * 1024):
-                outputfile.write(chunk)
-                time.sleep(0.005)
-    handler = functools.partial(Quiet, directory=str(serve))
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    url = f"http://127.0.0.1:{server.server_address[1]}/{name}"
-    monkeypatch.setattr(ModelCard, "url", property(lambda self: url))
-    monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch-home"))
-    monkeypatch.setattr(model_cache, "MODEL_CACHE", model_cache.ModelCache())
-    yield tmp_path / "torch-home" / "hub" / "checkpoints" / name
-    server.shutdown()
+    with serving(serve, slow=True) as base:  # slow, so Cancel lands mid-download
+        url = f"{base}/{name}"
+        monkeypatch.setattr(ModelCard, "url", property(lambda self: url))
+        monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch-home"))
+        monkeypatch.setattr(model_cache, "MODEL_CACHE", model_cache.ModelCache())
+        yield tmp_path / "torch-home" / "hub" / "checkpoints" / name
 
 
 def test_first_prediction_downloads_the_weights_with_a_progress_dialog(window, qtbot, weights_server, monkeypatch):
@@ -53,18 +38,18 @@ def test_first_prediction_downloads_the_weights_with_a_progress_dialog(window, q
     panel.model_box.setCurrentIndex(panel.model_box.findData("lraspp_mobilenet_v3_large"))
     panel.weights_box.setEditText("default")
     seen = []
-    original = p._show_download
+    original = p.download.show_progress
 
     def spy(done, total, what):
         original(done, total, what)
-        seen.append((done, total, p._download.isVisible()))
-    monkeypatch.setattr(p, "_show_download", spy)
+        seen.append((done, total, p.download.dialog.isVisible()))
+    monkeypatch.setattr(p.download, "show_progress", spy)
     with qtbot.waitSignal(p.applied, timeout=120_000):
         p.predict_this()
     assert weights_server.is_file()  # in the cache, verified against the hash in its name
     total = weights_server.stat().st_size
     assert seen and seen[-1][:2] == (total, total) and all(v for _, _, v in seen)
-    assert p._download is None  # closed once the model runs
+    assert p.download.dialog is None  # closed once the model runs
     assert window.document.doc.model == "lraspp_mobilenet_v3_large@default"
 
 
@@ -81,21 +66,21 @@ def test_offline_default_weights_say_what_to_do(window, qtbot, monkeypatch, tmp_
     message = blocker.args[0]
     assert "offline" in message and "copy it to" in message and 'weights "none"' in message
     assert window.document.doc.status == "unlabelled"
-    assert window.predictor._download is None
+    assert window.predictor.download.dialog is None
 
 
 def test_cancel_in_the_download_dialog_leaves_no_partial_file(window, qtbot, weights_server, monkeypatch):
     panel, p = window.model, window.predictor
     panel.model_box.setCurrentIndex(panel.model_box.findData("lraspp_mobilenet_v3_large"))
     panel.weights_box.setEditText("default")
-    original = p._show_download
+    original = p.download.show_progress
 
     def click_cancel(done, total, what):
         original(done, total, what)
-        if done > 0 and p._download is not None:
+        if done > 0 and p.download.dialog is not None:
             from PySide6.QtWidgets import QPushButton
-            p._download.findChild(QPushButton).click()  # the dialog's Cancel button
-    monkeypatch.setattr(p, "_show_download", click_cancel)
+            p.download.dialog.findChild(QPushButton).click()  # the dialog's Cancel button
+    monkeypatch.setattr(p.download, "show_progress", click_cancel)
     states = []
     p.finished.connect(states.append)
     p.predict_this()
@@ -109,9 +94,9 @@ def test_cancel_in_the_download_dialog_leaves_no_partial_file(window, qtbot, wei
 def test_cancel_handled_inside_the_progress_update_is_not_an_error(window):
     # A modal QProgressDialog processes events in setValue: a queued Cancel can close it there.
     p = window.predictor
-    p._show_download(0, 100, "lraspp")
-    dlg = p._download
+    p.download.show_progress(0, 100, "lraspp")
+    dlg = p.download.dialog
     real = dlg.setValue
-    dlg.setValue = lambda v: (real(v), p._close_download())
-    p._show_download(50, 100, "lraspp")          # must not touch the closed dialog
-    assert p._download is None
+    dlg.setValue = lambda v: (real(v), p.download.close())
+    p.download.show_progress(50, 100, "lraspp")          # must not touch the closed dialog
+    assert p.download.dialog is None

@@ -9,7 +9,8 @@ import torch
 
 from segstudio.app.handover import HandOver
 from segstudio.app.panels.train_panel import TrainPanel
-from segstudio.app.train import TrainController, in_tab_words
+from segstudio.app.train import TrainController
+from segstudio.app.wording import in_tab_words
 from segstudio.ml.training.hooks import CheckpointInfo
 from tests.ml.training_data import make_mask_folders
 
@@ -60,6 +61,24 @@ def test_the_offline_message_speaks_of_the_tabs_controls():
     out = in_tab_words(text)
     assert "--" not in out and 'Weights box of this tab' in out and '"none"' in out
 
+
+
+def test_the_tab_words_whole_options_and_the_size_choice(qtbot):
+    from segstudio.ml.training.autofit import SizeChoice
+    from segstudio.ml.training.hooks import PhaseInfo
+
+    out = in_tab_words("maskrcnn_resnet50_fpn trains with its own losses; --loss, --class-weights and "
+                       "--border-weight apply to semantic models")
+    assert "--" not in out and "the class weights box" in out and "Weights box" not in out
+    panel = TrainPanel()
+    qtbot.addWidget(panel)
+    ctl = TrainController(panel)
+    choice = SizeChoice(128, 8, 139, 174, ("crop", "batch_size"), ["the budget gives about 250 steps"])
+    ctl._on_phase(PhaseInfo("sizes", 0, 0, choice.summary()))
+    assert panel.sizes_label.text().startswith("chose crop 128 px, batch 8")
+    assert "--" not in panel.sizes_label.text() and '"auto"' in panel.sizes_label.text()
+    ctl._on_message(choice.summary())
+    assert "--" not in panel.status_text()
 
 @pytest.fixture(scope="module")
 def incumbent(tmp_path_factory):

@@ -68,3 +68,15 @@ def test_a_new_folder_clears_the_message_and_cancels_the_previous_folders_predic
     assert win.document.project.root == other
     assert doc.status == "unlabelled" and not doc.class_map.any()  # the old folder's result was not applied
     assert "img0.png" not in win.model.message_text()
+
+
+def test_a_model_without_published_classes_is_explained_with_the_panels_controls(window, qtbot):
+    # U-Net's default weights are an ImageNet encoder: ml says so with command-line options
+    window.model.set_choice(model="unet_resnet34", weights="default")
+    with qtbot.waitSignal(window.predictor.error, timeout=60_000) as blocker:
+        window.predictor.predict_this()
+    message = blocker.args[0]
+    assert "no published segmentation weights" in message
+    assert "--" not in message and "segstudio finetune" not in message
+    assert "Weights box" in message and "Train tab" in message and 'weights "none"' in message
+    assert window.document.doc.status == "unlabelled"

@@ -106,13 +106,13 @@ def test_download_progress_dialog_and_errors(predicting_window, qtbot):
     win = predicting_window
     p = win.predictor
     p._on_progress(5_000_000, 20_000_000, predict_job.DOWNLOAD + "fcn_resnet50")
-    assert p._download is not None and p._download.isVisible()
-    assert p._download.value() == 250
-    assert "5.0 of 20.0 MB" in p._download.labelText()
+    assert p.download.dialog is not None and p.download.dialog.isVisible()
+    assert p.download.dialog.value() == 250
+    assert "5.0 of 20.0 MB" in p.download.dialog.labelText()
     errors = []
     p.error.connect(errors.append)
     p._on_error("fcn_resnet50: cannot download https://x/y.pth (offline); copy the file to /c/y.pth")
-    assert p._download is None
+    assert p.download.dialog is None
     assert errors and "copy the file" in errors[0] and 'weights "none"' in errors[0]
 
 

@@ -8,12 +8,9 @@ embedding worker and decode worker all run.
 from __future__ import annotations
 
 import dataclasses
-import functools
 import hashlib
-import http.server
 import socket
 import sys
-import threading
 
 import numpy as np
 import pytest
@@ -23,6 +20,7 @@ from PySide6.QtCore import QPoint, Qt
 from segstudio.app.help_dialog import shortcut_rows
 from segstudio.ml import sam as sam_model
 from tests.app.conftest import set_view
+from tests.local_server import serving
 from tests.ml.sam_tiny import TINY
 
 LEFT, RIGHT = Qt.MouseButton.LeftButton, Qt.MouseButton.RightButton
@@ -32,14 +30,6 @@ SCALE = 4.0
 def widget_pos(x, y):
     """The widget point over image pixel (x, y) at SCALE with no offset."""
     return QPoint(int((x + 0.5) * SCALE), int((y + 0.5) * SCALE))
-
-
-def serve(folder, name):
-    handler = functools.partial(type("Quiet", (http.server.SimpleHTTPRequestHandler,),
-                                     {"log_message": lambda *a: None}), directory=str(folder))
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    return server, f"http://127.0.0.1:{server.server_address[1]}/{name}"
 
 
 @pytest.fixture
@@ -52,14 +42,12 @@ def tiny_vit_b(tmp_path, monkeypatch):
     data = raw.read_bytes()
     name = f"sam_vit_b_{hashlib.md5(data).hexdigest()[:6]}.pth"
     raw.rename(folder / name)
-    server, url = serve(folder, name)
-    monkeypatch.setitem(sam_model.VARIANTS, "vit_b",
-                        dataclasses.replace(TINY, name="vit_b", url=url, sha256=hashlib.sha256(data).hexdigest()))
-    monkeypatch.setattr(sam_model, "_loaded", {})
-    monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch-home"))
-    yield tmp_path / "torch-home" / "hub" / "checkpoints" / name
-    server.shutdown()
-    server.server_close()
+    with serving(folder) as base:
+        monkeypatch.setitem(sam_model.VARIANTS, "vit_b", dataclasses.replace(
+            TINY, name="vit_b", url=f"{base}/{name}", sha256=hashlib.sha256(data).hexdigest()))
+        monkeypatch.setattr(sam_model, "_loaded", {})
+        monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch-home"))
+        yield tmp_path / "torch-home" / "hub" / "checkpoints" / name
 
 
 def pixel(canvas, x, y):

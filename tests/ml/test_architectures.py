@@ -3,11 +3,8 @@ saved and reloaded, predicting; ImageNet encoder weights through the hash-checke
 
 from __future__ import annotations
 
-import functools
 import hashlib
-import http.server
 import json
-import threading
 
 import numpy as np
 import pytest
@@ -18,6 +15,7 @@ from segstudio.core.labels import LabelSet
 from segstudio.errors import ModelError
 from segstudio.ml import registry
 from segstudio.ml.weights import load_model, make_card, save_checkpoint
+from tests.local_server import serving
 from tests.ml.training_data import make_sample
 
 ARCHS = ("unet_resnet34", "segnet_vgg16_bn", "pspnet_resnet50", "deeplabv3plus_resnet50")
@@ -152,19 +150,11 @@ def encoder_server(tmp_path, monkeypatch):
     raw.rename(serve / name)
     (serve / "mobilenet_v2-00000000.pth").write_bytes((serve / name).read_bytes())  # a wrong hash
 
-    class Quiet(http.server.SimpleHTTPRequestHandler):
-        def log_message(self, *args):
-            pass
-
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(Quiet, directory=str(serve)))
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    base = f"http://127.0.0.1:{server.server_address[1]}"
-    url = {"value": f"{base}/{name}"}
-    monkeypatch.setattr(registry.ModelCard, "url", property(lambda self: url["value"]))
-    monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch-home"))
-    yield state, url, base, tmp_path / "torch-home" / "hub" / "checkpoints" / name
-    server.shutdown()
-    server.server_close()
+    with serving(serve) as base:
+        url = {"value": f"{base}/{name}"}
+        monkeypatch.setattr(registry.ModelCard, "url", property(lambda self: url["value"]))
+        monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch-home"))
+        yield state, url, base, tmp_path / "torch-home" / "hub" / "checkpoints" / name
 
 
 def test_default_weights_fill_the_encoder_from_the_checked_download(light_cards, encoder_server):

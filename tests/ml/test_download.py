@@ -1,15 +1,14 @@
 """Weights download against a local HTTP server on 127.0.0.1."""
 
 import hashlib
-import http.server
 import socket
-import threading
 
 import pytest
 import torch
 
 from segstudio.errors import ModelError
 from segstudio.ml.download import download, expected_hash, is_cached
+from tests.local_server import serving
 
 
 @pytest.fixture(scope="module")
@@ -20,20 +19,8 @@ def server(tmp_path_factory):
     digest = hashlib.sha256(data).hexdigest()
     (root / f"tiny-{digest[:8]}.pth").write_bytes(data)
     (root / "tiny-deadbeef.pth").write_bytes(data)
-
-    class Quiet(http.server.SimpleHTTPRequestHandler):
-        def __init__(self, *a, **k):
-            super().__init__(*a, directory=str(root), **k)
-
-        def log_message(self, *a):
-            pass
-
-    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Quiet)
-    t = threading.Thread(target=httpd.serve_forever, daemon=True)
-    t.start()
-    yield f"http://127.0.0.1:{httpd.server_address[1]}", digest, data
-    httpd.shutdown()
-    httpd.server_close()
+    with serving(root) as base:
+        yield base, digest, data
 
 
 def test_download_reports_progress_checks_hash_and_caches(server, tmp_path):

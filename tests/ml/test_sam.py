@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
-import http.server
 import socket
 import sys
-import threading
 
 import numpy as np
 import pytest
@@ -17,6 +15,7 @@ import torch.nn.functional as F
 from segstudio.errors import Cancelled, ModelError
 from segstudio.ml import sam
 from segstudio.ml.sam_cache import EmbeddingCache
+from tests.local_server import serving
 from tests.ml.sam_tiny import TINY, sample_image, tiny_loaded
 
 PROMPTS = [  # (points, labels, box)
@@ -148,18 +147,8 @@ def weights_server(tmp_path_factory):
     data = raw.read_bytes()
     name = f"sam_tiny_{hashlib.md5(data).hexdigest()[:6]}.pth"
     raw.rename(root / name)
-
-    class Quiet(http.server.SimpleHTTPRequestHandler):
-        def __init__(self, *a, **k):
-            super().__init__(*a, directory=str(root), **k)
-
-        def log_message(self, *a):
-            pass
-    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Quiet)
-    threading.Thread(target=httpd.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{httpd.server_address[1]}/{name}", hashlib.sha256(data).hexdigest()
-    httpd.shutdown()
-    httpd.server_close()
+    with serving(root) as base:
+        yield f"{base}/{name}", hashlib.sha256(data).hexdigest()
 
 
 def test_default_weights_download_once_hash_checked(weights_server, tmp_path):

@@ -68,7 +68,7 @@ class SizeChoice:
         head = "chose " + ", ".join(names[c] for c in ("crop", "batch_size", "base_size", "eval_size")
                                     if c in self.chosen)
         return head + ": " + "; ".join(self.reasons) + \
-            ". Give --crop / --batch-size / --base-size / --eval-size (or the Train tab's sizes) to choose yourself"
+            ". Give --crop / --batch-size / --base-size / --eval-size to choose yourself"
 
 
 @dataclass

@@ -24,7 +24,7 @@ def default_budget_s(max_minutes: float | None) -> float:
 
 
 def fit_crf_for_run(trainer) -> dict | None:
-    """Fit and record; returns the card's new ``usage.crf`` block (None when nothing was fitted)."""
+    """Fit and record; returns the republished card (None when nothing was fitted)."""
     from segstudio.ml import crf as crf_mod
     from segstudio.ml.crf_fit import collect_samples, fit_crf
     from segstudio.ml.model_cache import ModelCache
@@ -63,4 +63,4 @@ def fit_crf_for_run(trainer) -> dict | None:
     ckpt["card"] = with_usage(ckpt["card"], crf=fit.to_card())
     ck.publish_checkpoint(best, ckpt)
     trainer.message(("dense CRF fitted: " if fit.status == "fitted" else "dense CRF: ") + fit.note)
-    return ckpt["card"]["usage"]["crf"]
+    return ckpt["card"]

@@ -82,7 +82,7 @@ class Hook:
 
 
 class CallbackHook(Hook):
-    """Forward events to plain callables (the app's worker uses this)."""
+    """Forward events to plain callables (scripts and tests)."""
 
     def __init__(self, iteration=None, epoch=None, checkpoint=None, message=None, end=None, phase=None):
         self._it, self._ep, self._ck, self._msg, self._end = iteration, epoch, checkpoint, message, end

@@ -100,11 +100,6 @@ class Criterion:
         return loss
 
 
-def segmentation_loss(outputs: dict, target: torch.Tensor, aux_weight: float = AUX_WEIGHT) -> torch.Tensor:
-    """Mean cross-entropy over the valid pixels of ``outputs["out"]`` (+ ``aux_weight`` × the aux loss)."""
-    return Criterion("ce", None, aux_weight)(outputs, target)
-
-
 def valid_pixels(target: torch.Tensor) -> int:
     return int((target != VOID).sum())
 

@@ -29,8 +29,10 @@ import threading
 import traceback
 from pathlib import Path
 
+from segstudio.ml.training.hooks import Hook
 
-class QueueHook:
+
+class QueueHook(Hook):
     """Trainer hook events onto a queue (runs in the child)."""
 
     def __init__(self, events):
@@ -38,9 +40,6 @@ class QueueHook:
 
     def _put(self, kind, payload):
         self.events.put((kind, payload))
-
-    def on_start(self, trainer):
-        pass
 
     def on_iteration(self, trainer, info):
         self._put("iteration", info)
@@ -56,9 +55,6 @@ class QueueHook:
 
     def on_phase(self, trainer, info):
         self._put("phase", info)
-
-    def on_end(self, trainer, result):
-        pass
 
 
 def score_incumbent(incumbent: dict, data, device="auto", progress=None, should_stop=None) -> dict:

@@ -395,11 +395,8 @@ class Trainer:
         if self.ctx.is_main:
             from segstudio.ml.training.crf_step import fit_crf_for_run
 
-            crf = fit_crf_for_run(self)
-            if crf is not None:  # the same checkpoint with a new card: consumers reload it
-                import json
-
-                card = json.loads((self.out / "best.json").read_text("utf-8"))
+            card = fit_crf_for_run(self)
+            if card is not None:  # the same checkpoint with a new card: consumers reload it
                 self._emit("on_checkpoint", CheckpointInfo(str(self.out / "best.pt"), card["version"],
                                                            card.get("epoch", self.epoch) - 1, card["iteration"],
                                                            card.get("best_score"), True))
