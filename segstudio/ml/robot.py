@@ -255,10 +255,12 @@ def get_tool(tool: str | RobotTool | ClickFn) -> tuple[str, RobotTool]:
 def run_robot(prediction: np.ndarray, gt: np.ndarray, tool: str | RobotTool | ClickFn, *,
               image: np.ndarray | None = None, memory: Any = None, max_clicks: int = MAX_CLICKS,
               void: int = VOID_ID, num_classes: int | None = None, params: SmartParams | None = None,
-              doc: Annotation | None = None, check: bool = True) -> RobotResult:
+              doc: Annotation | None = None, check: bool = True, stop_at: float | None = None) -> RobotResult:
     """Correct ``prediction`` (uint8 H×W class map) towards ``gt`` with ``tool``, one robot
     click at a time; see the module.  ``doc``: start from this annotation instead (it is
-    edited in place); ``check``: verify the invariant and one-step undo/redo after every click."""
+    edited in place); ``check``: verify the invariant and one-step undo/redo after every click;
+    ``stop_at``: stop clicking once the pixel accuracy reaches it (a person then finishes the
+    rest by hand; the scores after the stop stay as they were)."""
     gt = np.asarray(gt)
     if doc is None:
         doc = Annotation(np.zeros(gt.shape, np.uint8))
@@ -279,6 +281,8 @@ def run_robot(prediction: np.ndarray, gt: np.ndarray, tool: str | RobotTool | Cl
     pa, miou = _scores(doc.class_map, gt, num_classes, void)
     result = RobotResult(name, [pa], [miou], [], [])
     for _ in range(max_clicks):
+        if stop_at is not None and pa >= stop_at - 1e-12:
+            break
         click = next_click(doc.class_map, gt, void)
         if click is None:
             break

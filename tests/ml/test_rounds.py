@@ -1,0 +1,66 @@
+"""The round logic of the loop benchmark: what one image costs, and which images come next."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from segstudio.core.prediction_memory import PredictionMemory
+from segstudio.ml.robot import run_robot
+from segstudio.ml.rounds import Effort, correction_effort, pick_random, pick_uncertain, summarise
+
+
+def confident(p_top: float, shape=(8, 10)) -> PredictionMemory:
+    """Three classes, class 0 at ``p_top`` everywhere and the rest split evenly."""
+    probs = np.empty((3,) + shape, np.float32)
+    probs[0] = p_top
+    probs[1:] = (1 - p_top) / 2
+    return PredictionMemory.from_probabilities(probs, np.arange(3), shape)
+
+
+def test_uncertainty_picks_the_least_sure_first_ties_in_key_order_labelled_left_out():
+    memories = {"a": confident(0.98), "b": confident(0.40), "c": confident(0.70), "d": confident(0.40),
+                "e": confident(0.34)}
+    assert memories["e"].mean_uncertainty() > memories["b"].mean_uncertainty() > memories["c"].mean_uncertainty()
+    assert pick_uncertain(memories, 3) == ["e", "b", "d"]
+    assert pick_uncertain(memories, 3, exclude={"e"}) == ["b", "d", "c"]
+    assert pick_uncertain(memories, 10) == ["e", "b", "d", "c", "a"]
+    assert pick_uncertain({"x": 0.2, "y": 0.9}, 1) == ["y"]   # scores already computed
+
+
+def test_random_picks_are_seeded_distinct_and_never_labelled():
+    keys = [f"k{i:02d}" for i in range(30)]
+    one = pick_random(keys, 10, np.random.default_rng(3), exclude=keys[:5])
+    assert one == pick_random(keys, 10, np.random.default_rng(3), exclude=keys[:5])
+    assert len(set(one)) == 10 and not set(one) & set(keys[:5])
+    assert one != sorted(one)  # drawn, not the first ones in order
+
+
+def squares():
+    gt = np.zeros((40, 40), np.uint8)
+    gt[0:20, :] = 1      # 800 pixels of class 1, predicted 0
+    gt[30:34, 30:34] = 2  # 16 pixels of class 2, predicted 0
+    gt[38:, :] = 255     # void, predicted 0: never counts
+    return gt, np.zeros_like(gt)
+
+
+def test_effort_stops_at_the_target_and_counts_what_is_left_to_paint():
+    gt, pred = squares()
+    valid = 40 * 38
+    e = correction_effort(pred, gt, "oracle", key="sq")
+    # one oracle click fixes the large region: 16 wrong of 1520 left, over 90 %: the robot stops there
+    assert (e.key, e.pixels, e.wrong, e.clicks, e.left, e.reached) == ("sq", valid, 816, 1, 16, True)
+    assert e.pixel_accuracy == pytest.approx(1 - 816 / valid)
+    # without the stop, the robot would have clicked the small square too
+    assert len(run_robot(pred, gt, "oracle").clicks) == 2
+    # a tool that never helps spends the whole budget and everything is left to paint
+    none = correction_effort(pred, gt, lambda scene, click: None, max_clicks=3)
+    assert (none.clicks, none.left, none.reached) == (3, 816, False)
+    # a perfect prediction costs nothing
+    assert correction_effort(np.where(gt == 255, 0, gt), gt, "oracle").clicks == 0
+
+
+def test_summary_weighs_pixels_and_counts_per_image():
+    s = summarise([Effort("a", 100, 50, 20, 30, False), Effort("b", 300, 30, 2, 10, True)])
+    assert s["pixel_accuracy"] == pytest.approx(1 - 80 / 400) and s["wrong_share"] == pytest.approx(0.2)
+    assert (s["clicks"], s["clicks_per_image"], s["left_per_image"], s["reached"]) == (22, 11.0, 20.0, 1)
