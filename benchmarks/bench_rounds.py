@@ -36,9 +36,14 @@ the run).  The budget is an iteration count (``--iterations``, 200 steps of 8
 crops a round), not wall time, so the results do not depend on the load.  One
 round's fine-tune is one Trainer epoch over the labelled images repeated to
 fill the steps, so BatchNorm refresh, validation and publishing happen once per
-round (with 10 images an epoch would otherwise be a single step); validation is
-on the held-out images below (nothing is selected by it: the round's model is
-always the one used next), and no CRF is fitted (the robot's tools do not use it).
+round (with 10 images an epoch would otherwise be a single step), and no CRF is
+fitted (the robot's tools do not use it).  Validation is on 20 other CamVid val
+images (``--selection``, disjoint from the held-out ones below), and the app's
+hand-over rule decides which model predicts next: the round's new checkpoint
+replaces the model in use only when it scores at least as well there; otherwise
+the model in use stays (and the next round fine-tunes it on the larger set).
+A person using the app gets exactly that, and it keeps one unlucky short run
+from making the next round's corrections dearer.
 
 What "clicks" means for the comparison
 -------------------------------------
@@ -115,8 +120,12 @@ class Loop:
         self.train_keys = sorted(self.train_index)
         val_keys = sorted(s.key for s in data.val.samples)
         picks = np.linspace(0, len(val_keys) - 1, min(args.held_out, len(val_keys))).round().astype(int)
-        self.held_out = data.val.subset([val_keys[i] for i in sorted(set(picks.tolist()))],
-                                        name="camvid val (held out)")
+        held = sorted(set(picks.tolist()))
+        self.held_out = data.val.subset([val_keys[i] for i in held], name="camvid val (held out)")
+        rest = [k for i, k in enumerate(val_keys) if i not in set(held)]
+        picks = np.linspace(0, len(rest) - 1, min(args.selection, len(rest))).round().astype(int)
+        self.selection = data.val.subset([rest[i] for i in sorted(set(picks.tolist()))],
+                                         name="camvid val (hand-over)")
 
     # -- models ----------------------------------------------------------------------------
     def pipeline(self, checkpoint: Path | None):
@@ -148,9 +157,9 @@ class Loop:
         samples = [self.data.train.samples[self.train_index[k]] for k in keys]
         repeats = max(1, math.ceil(a.iterations * sizes["batch_size"] / len(samples)))
         train = SemanticDataset(samples * repeats, self.labels, name="corrected")
-        opened = OpenedData(train, self.held_out, self.labels, "semantic",
+        opened = OpenedData(train, self.selection, self.labels, "semantic",
                             {"source": "rounds", "path": str(self.data.summary.get("path", "")),
-                             "train_images": len(samples), "val_images": len(self.held_out)})
+                             "train_images": len(samples), "val_images": len(self.selection)})
         cfg = TrainConfig(ARCH, out, weights=str(start) if start else "none", epochs=1,
                           max_iterations=a.iterations, device="cpu", workers=0, seed=a.seed, fit_crf=False,
                           **sizes)
@@ -218,8 +227,11 @@ def run_arm(loop: Loop, arm: str, shared: dict, log) -> list[dict]:
                "batch_images": [e.to_json() for e in efforts], "held_out": held,
                "labelled": len(labelled)}
         if r < a.rounds or a.final_model:
-            checkpoint, card, secs = loop.finetune(labelled, checkpoint, loop.work / f"{arm}-{r}")
+            new, new_card, secs = loop.finetune(labelled, checkpoint, loop.work / f"{arm}-{r}")
             row["finetune_s"] = round(secs, 1)
+            row["handover"] = handover(card, new_card)
+            if row["handover"]["taken"]:
+                checkpoint, card = new, new_card
         row["seconds"] = round(time.perf_counter() - t0, 1)
         row["pick_s"] = round(t_pick - t0, 1)
         rows.append(row)
@@ -227,11 +239,22 @@ def run_arm(loop: Loop, arm: str, shared: dict, log) -> list[dict]:
     return rows
 
 
+def handover(card: dict | None, new_card: dict) -> dict:
+    """The app's rule (``app.handover``): a new checkpoint replaces the model in use only when it
+    scores at least as well on the same validation images (here: the hand-over images)."""
+    score = lambda c: c["usage"]["validation"]["score"] if c else None  # noqa: E731
+    old, new = score(card), score(new_card)
+    return {"taken": old is None or (new is not None and new >= old), "in_use_score": old, "new_score": new}
+
+
 def line(row: dict) -> str:
     b, h = row["batch"], row["held_out"]
+    ho = row.get("handover")
+    kept = "" if not ho or ho["taken"] else (f"; new model {100 * ho['new_score']:.1f} < "
+                                            f"{100 * ho['in_use_score']:.1f}: kept the model in use")
     return (f"batch wrong {100 * b['wrong_share']:.1f}%, {b['clicks_per_image']:.1f} clicks/img, "
             f"{b['left_per_image']:.0f} px left/img; held-out wrong {100 * h['wrong_share']:.1f}%, "
-            f"{h['clicks_per_image']:.1f} clicks/img")
+            f"{h['clicks_per_image']:.1f} clicks/img{kept}")
 
 
 def table(rows: list[dict], batch0: dict, n_held: int) -> str:
@@ -239,7 +262,7 @@ def table(rows: list[dict], batch0: dict, n_held: int) -> str:
             f"{'left px':>8} {'≥90%':>5} | {'held PA0':>8} {'wrong0':>7} {'clicks':>6} {'left px':>8} {'≥90%':>5}")
     out = [f"per image: clicks = robot clicks (stop at 90 % PA or 20), left px = pixels then painted by hand; "
            f"PA0 / wrong0 = pixel accuracy / share of pixels wrong before any click (%); held-out = the same "
-           f"{n_held} val images every round; val mIoU = the predicting model's on them", head]
+           f"{n_held} val images every round; val mIoU = the predicting model's on the hand-over images", head]
 
     def cells(s: dict | None) -> str:
         if s is None:
@@ -294,6 +317,8 @@ def main() -> int:
     ap.add_argument("--batch", type=int, default=10, help="images corrected per round (10)")
     ap.add_argument("--iterations", type=int, default=200, help="optimiser steps per round's fine-tune (200)")
     ap.add_argument("--held-out", type=int, default=20, help="val images every model is judged on (20)")
+    ap.add_argument("--selection", type=int, default=20, help="other val images the hand-over rule scores "
+                    "each new model on (20)")
     ap.add_argument("--pool", type=int, default=0, help="uncertainty arm: rank N unlabelled images drawn at "
                     "random (0: all of them)")
     ap.add_argument("--crop", type=int, default=128)
@@ -309,6 +334,7 @@ def main() -> int:
     args = ap.parse_args()
     if args.quick:
         args.rounds, args.batch, args.iterations, args.held_out, args.pool = 2, 4, 20, 4, args.pool or 16
+        args.selection = 4
     arms = [a for a in args.arms.split(",") if a]
     if any(a not in ARMS for a in arms):
         print(f"error: --arms takes {', '.join(ARMS)}", file=sys.stderr)
@@ -340,7 +366,7 @@ def main() -> int:
             f"{batch0['clicks_per_image']:.1f} clicks/img")
         checkpoint, card, secs = loop.finetune(first, None, work / "shared-0")
         log(f"model 0: {card['iteration']} steps in {secs:.0f} s, working size {card['usage']['working_size']} px, "
-            f"held-out val mIoU {100 * card['usage']['validation']['score']:.2f}")
+            f"hand-over val mIoU {100 * card['usage']['validation']['score']:.2f}")
         shared = {"labelled": first, "checkpoint": checkpoint, "card": card}
         rows = []
         for arm in arms:
