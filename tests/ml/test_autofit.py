@@ -118,6 +118,21 @@ def test_explicit_sizes_skip_the_probe(tmp_path, monkeypatch):
     assert trainer.sizing is None and trainer.working_size == round(round(48 * 520 / 480) * 1.25)
 
 
+class _SteadyClock:
+    """``time`` for the trainer, with a ``perf_counter`` that moves ``tick`` seconds per reading."""
+
+    def __init__(self, tick: float):
+        self.now, self.tick = 0.0, tick
+
+    def perf_counter(self) -> float:
+        self.now += self.tick
+        return self.now
+
+    def __getattr__(self, name):
+        import time
+        return getattr(time, name)
+
+
 def test_a_crop_chosen_on_a_fast_probe_is_changed_after_the_first_real_steps(tmp_path, monkeypatch):
     import segstudio.ml.training.autofit as autofit
     from segstudio.ml.data import DataSpec, open_data
@@ -125,8 +140,12 @@ def test_a_crop_chosen_on_a_fast_probe_is_changed_after_the_first_real_steps(tmp
     from segstudio.ml.training.trainer import TrainConfig, Trainer
     from tests.ml.training_data import make_mask_folders
 
+    import segstudio.ml.training.trainer as trainer_module
+
     # the machine looked idle at the start: the probe says steps are almost free
     monkeypatch.setattr(autofit, "probe_step", lambda *a, **k: Probe(1e-12))
+    # ... and then every real step takes about half a second, whatever the load on the machine running the test
+    monkeypatch.setattr(trainer_module, "time", _SteadyClock(0.25))
     images, masks, labels = make_mask_folders(tmp_path / "data", n=20, size=160)
     data = open_data(DataSpec(images, masks=masks, labels=labels, void_ids=(3,), val_fraction=0.1))
     messages, iterations = [], []
@@ -136,7 +155,7 @@ def test_a_crop_chosen_on_a_fast_probe_is_changed_after_the_first_real_steps(tmp
     trainer.setup()
     assert cfg.crop == 160                       # the largest crop the 160-px images allow
     result = trainer.fit()
-    # 6 s cannot give 250 real steps of 2×160²: after the first steps the run went on at 128
+    # 6 s cannot give 250 real steps of 2×160² at 0.5 s: after the first steps the run went on at 128
     assert cfg.crop == 128 and trainer.working_size == round(round(128 * 520 / 480) * 1.25)
     assert any("crop 160 → 128 px" in m for m in messages)
     assert [i.iteration for i in iterations] == list(range(1, result.iterations + 1))  # no step lost or repeated
