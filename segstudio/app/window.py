@@ -13,7 +13,7 @@ from operator import attrgetter
 
 from PySide6.QtCore import Qt, Slot
 from PySide6.QtGui import QAction, QActionGroup, QKeySequence
-from PySide6.QtWidgets import (QDockWidget, QFileDialog, QFrame, QLabel, QMainWindow, QMessageBox,
+from PySide6.QtWidgets import (QDockWidget, QFileDialog, QLabel, QMainWindow, QMessageBox,
                                QScrollArea, QSlider, QToolBar)
 
 from segstudio.app import resources
@@ -22,6 +22,7 @@ from segstudio.app.canvas.view import CanvasView
 from segstudio.app.document import DocumentController
 from segstudio.app.io_jobs import IOController
 from segstudio.app.label_hints import eraser_tip
+from segstudio.app.panels.form_scroll import FormScrollArea
 from segstudio.app.panels.images import ImageListPanel
 from segstudio.app.panels.instances import InstancePanel
 from segstudio.app.panels.labels import LabelPanel
@@ -34,7 +35,6 @@ from segstudio.app.sam_controller import SamController
 from segstudio.app.settings import Settings
 from segstudio.app.smart import SmartSession
 from segstudio.app.train import TrainController
-from segstudio.app.wheel import scroll_not_spin
 from segstudio.app.tools import TOOL_CLASSES, ToolState
 from segstudio.core import edits
 from segstudio.errors import SegStudioError
@@ -103,14 +103,8 @@ class MainWindow(QMainWindow):
     # -- construction ---------------------------------------------------------------
     @staticmethod
     def _scrolling(panel) -> QScrollArea:
-        """A tall form scrolls rather than squeezing the image list; the wheel scrolls it (``wheel``)."""
-        scroll = QScrollArea()
-        scroll.setWidget(panel)
-        scroll.setWidgetResizable(True)
-        scroll.setFrameShape(QFrame.Shape.NoFrame)
-        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
-        scroll_not_spin(panel)
-        return scroll
+        """A tall form scrolls rather than squeezing the image list, and its dock is never narrower than it."""
+        return FormScrollArea(panel)
 
     def _dock(self, title: str, widget, area) -> QDockWidget:
         dock = QDockWidget(title, self)
