@@ -46,3 +46,20 @@ def test_a_wider_form_widens_its_dock_instead_of_being_cut(qtbot):
     assert form.width() <= viewport.width()
     assert dock.widget().verticalScrollBar().maximum() > 0   # it still scrolls up and down
 
+
+def test_help_dialog_shows_every_column_in_full(qtbot):
+    from segstudio.app.help_dialog import HelpDialog
+    dlg = HelpDialog()
+    qtbot.addWidget(dlg)
+    dlg.show()
+    qtbot.waitExposed(dlg)
+    table = dlg.table
+    for width in (dlg.width(), 520):   # the default size, and a narrower one: Command wraps
+        dlg.resize(width, dlg.height())
+        qtbot.waitUntil(lambda: table.viewport().width() <= width)
+        view = table.viewport().width()
+        for c in range(table.columnCount()):
+            left = table.columnViewportPosition(c)
+            assert 0 <= left and left + table.columnWidth(c) <= view, (width, c)
+        for c in (0, 2):               # menu names and keys are never truncated
+            assert table.columnWidth(c) >= table.sizeHintForColumn(c)
