@@ -53,6 +53,7 @@ class MainWindow(QMainWindow):
         self.state.on_pick.append(self._on_pick)
         self.tools = {}
         self.tool_name = "brush"
+        self._say_when_open: tuple[str, str] | None = None  # (key, status message) once that image is open
         self.canvas = CanvasView()
         self.canvas.set_opacity(self.settings.get("opacity"))
         self.setCentralWidget(self.canvas)
@@ -238,6 +239,7 @@ class MainWindow(QMainWindow):
         self.status.showMessage(f"opening {key}…")
 
     def _on_load_failed(self, message: str) -> None:
+        self._say_when_open = None
         self.canvas.setEnabled(True)
         self.unsetCursor()
         self.show_error("Cannot open image", message)
@@ -300,7 +302,11 @@ class MainWindow(QMainWindow):
         self._update_title()
         self.canvas.setEnabled(True)
         self.unsetCursor()
-        self.status.clearMessage()
+        said, self._say_when_open = self._say_when_open, None
+        if said is not None and said[0] == key:
+            self.status.showMessage(said[1], 8000)  # why this image was opened outlives the opening
+        else:
+            self.status.clearMessage()
 
     def _update_title(self) -> None:
         d = self.document
@@ -455,8 +461,10 @@ class MainWindow(QMainWindow):
             self.status.showMessage("no predicted image is waiting for review; Predict all ranks every image "
                                     "by uncertainty", 5000)
             return
-        self.status.showMessage(f"most uncertain: {key} (uncertainty {self.images.uncertainty(key):.2f})", 5000)
-        self.open_key_async(key)
+        self._say_when_open = (key, f"most uncertain: {key} (uncertainty {self.images.uncertainty(key):.3f})")
+        self.status.showMessage(self._say_when_open[1], 8000)
+        if not self.open_key_async(key):
+            self._say_when_open = None
 
     def toggle_outlines(self, on: bool) -> None:
         self.settings.set("show_outlines", bool(on))
