@@ -13,7 +13,7 @@ from operator import attrgetter
 
 from PySide6.QtCore import Qt, Slot
 from PySide6.QtGui import QAction, QActionGroup, QKeySequence
-from PySide6.QtWidgets import (QDockWidget, QFileDialog, QFrame, QLabel, QMainWindow, QMessageBox,
+from PySide6.QtWidgets import (QDockWidget, QFileDialog, QLabel, QMainWindow, QMessageBox,
                                QScrollArea, QSlider, QToolBar)
 
 from segstudio.app import resources
@@ -22,6 +22,7 @@ from segstudio.app.canvas.view import CanvasView
 from segstudio.app.document import DocumentController
 from segstudio.app.io_jobs import IOController
 from segstudio.app.label_hints import eraser_tip
+from segstudio.app.panels.form_scroll import FormScrollArea
 from segstudio.app.panels.images import ImageListPanel
 from segstudio.app.panels.instances import InstancePanel
 from segstudio.app.panels.labels import LabelPanel
@@ -34,7 +35,6 @@ from segstudio.app.sam_controller import SamController
 from segstudio.app.settings import Settings
 from segstudio.app.smart import SmartSession
 from segstudio.app.train import TrainController
-from segstudio.app.wheel import scroll_not_spin
 from segstudio.app.tools import TOOL_CLASSES, ToolState
 from segstudio.core import edits
 from segstudio.errors import SegStudioError
@@ -53,6 +53,7 @@ class MainWindow(QMainWindow):
         self.state.on_pick.append(self._on_pick)
         self.tools = {}
         self.tool_name = "brush"
+        self._say_when_open: tuple[str, str] | None = None  # (key, status message) once that image is open
         self.canvas = CanvasView()
         self.canvas.set_opacity(self.settings.get("opacity"))
         self.setCentralWidget(self.canvas)
@@ -103,14 +104,8 @@ class MainWindow(QMainWindow):
     # -- construction ---------------------------------------------------------------
     @staticmethod
     def _scrolling(panel) -> QScrollArea:
-        """A tall form scrolls rather than squeezing the image list; the wheel scrolls it (``wheel``)."""
-        scroll = QScrollArea()
-        scroll.setWidget(panel)
-        scroll.setWidgetResizable(True)
-        scroll.setFrameShape(QFrame.Shape.NoFrame)
-        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
-        scroll_not_spin(panel)
-        return scroll
+        """A tall form scrolls rather than squeezing the image list, and its dock is never narrower than it."""
+        return FormScrollArea(panel)
 
     def _dock(self, title: str, widget, area) -> QDockWidget:
         dock = QDockWidget(title, self)
@@ -244,6 +239,7 @@ class MainWindow(QMainWindow):
         self.status.showMessage(f"opening {key}…")
 
     def _on_load_failed(self, message: str) -> None:
+        self._say_when_open = None
         self.canvas.setEnabled(True)
         self.unsetCursor()
         self.show_error("Cannot open image", message)
@@ -306,7 +302,11 @@ class MainWindow(QMainWindow):
         self._update_title()
         self.canvas.setEnabled(True)
         self.unsetCursor()
-        self.status.clearMessage()
+        said, self._say_when_open = self._say_when_open, None
+        if said is not None and said[0] == key:
+            self.status.showMessage(said[1], 8000)  # why this image was opened outlives the opening
+        else:
+            self.status.clearMessage()
 
     def _update_title(self) -> None:
         d = self.document
@@ -461,8 +461,10 @@ class MainWindow(QMainWindow):
             self.status.showMessage("no predicted image is waiting for review; Predict all ranks every image "
                                     "by uncertainty", 5000)
             return
-        self.status.showMessage(f"most uncertain: {key} (uncertainty {self.images.uncertainty(key):.2f})", 5000)
-        self.open_key_async(key)
+        self._say_when_open = (key, f"most uncertain: {key} (uncertainty {self.images.uncertainty(key):.3f})")
+        self.status.showMessage(self._say_when_open[1], 8000)
+        if not self.open_key_async(key):
+            self._say_when_open = None
 
     def toggle_outlines(self, on: bool) -> None:
         self.settings.set("show_outlines", bool(on))

@@ -158,3 +158,17 @@ def test_loss_curve_draws_the_points(qtbot):
     for i in range(5000):
         curve.add(60 + i, 0.1)
     assert len(curve.points) <= curve.max_points
+
+
+def test_per_class_table_rows_are_named_by_class_id(qtbot):
+    from segstudio.ml.training.hooks import EpochInfo
+    panel = TrainPanel()
+    qtbot.addWidget(panel)
+    per_class = [{"id": 0, "name": "Sky", "iou": 0.9, "accuracy": 0.95},
+                 {"id": 1, "name": "Building", "iou": None, "accuracy": None},   # not in val: not listed
+                 {"id": 2, "name": "Pole", "iou": 0.1, "accuracy": 0.2}]
+    panel.show_epoch(EpochInfo(epoch=0, iteration=10, metrics={"per_class": per_class, "miou": 0.5,
+                                                                "pixel_accuracy": 0.9}, score=0.5, best=True))
+    ids = [panel.table.verticalHeaderItem(r).text() for r in range(panel.table.rowCount())]
+    names = [panel.table.item(r, 0).text() for r in range(panel.table.rowCount())]
+    assert ids == ["0", "2"] and names == ["Sky", "Pole"]

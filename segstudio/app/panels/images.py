@@ -95,8 +95,8 @@ class ImageListPanel(QWidget):
         u = self._uncertainty.get(key)
         status = self._status.get(key, "unlabelled")
         name = item.data(ROLE_NAME)
-        item.setToolTip(f"{name}: {status}" + (f", uncertainty {u:.2f}" if u is not None else ""))
-        item.setText(f"{name}   {u:.2f}" if u is not None and self.order() == "uncertainty" else name)
+        item.setToolTip(f"{name}: {status}" + (f", uncertainty {u:.3f}" if u is not None else ""))
+        item.setText(f"{name}   {u:.3f}" if u is not None and self.order() == "uncertainty" else name)
 
     # -- order ---------------------------------------------------------------------------
     def order(self) -> str:

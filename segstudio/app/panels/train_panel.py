@@ -316,6 +316,8 @@ class TrainPanel(QWidget):
         if "per_class" in m:
             rows = [r for r in m["per_class"] if r["iou"] is not None or r["accuracy"] is not None]
             self.table.setRowCount(len(rows))
+            # rows are named by class id (Sky is 0), not numbered from 1
+            self.table.setVerticalHeaderLabels([str(r["id"]) if "id" in r else "" for r in rows])
             for i, r in enumerate(rows):
                 for j, v in enumerate((r["name"], r["iou"], r["accuracy"])):
                     text = v if isinstance(v, str) else ("–" if v is None else f"{100 * v:.1f}")
