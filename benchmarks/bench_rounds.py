@@ -160,7 +160,8 @@ class Loop:
         opened = OpenedData(train, self.selection, self.labels, "semantic",
                             {"source": "rounds", "path": str(self.data.summary.get("path", "")),
                              "train_images": len(samples), "val_images": len(self.selection)})
-        cfg = TrainConfig(ARCH, out, weights=str(start) if start else "none", epochs=1,
+        lr = a.continue_lr if start is not None and a.continue_lr else None
+        cfg = TrainConfig(ARCH, out, weights=str(start) if start else "none", epochs=1, lr=lr,
                           max_iterations=a.iterations, device="cpu", workers=0, seed=a.seed, fit_crf=False,
                           **sizes)
         t0 = time.perf_counter()
@@ -321,6 +322,8 @@ def main() -> int:
                     "each new model on (20)")
     ap.add_argument("--pool", type=int, default=0, help="uncertainty arm: rank N unlabelled images drawn at "
                     "random (0: all of them)")
+    ap.add_argument("--continue-lr", type=float, help="learning rate of the fine-tunes that continue from the "
+                    "previous round's model (default: the trainer's, 0.01, as for round 0)")
     ap.add_argument("--crop", type=int, default=128)
     ap.add_argument("--batch-size", type=int, default=8)
     ap.add_argument("--arms", default=",".join(ARMS))
