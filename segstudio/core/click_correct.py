@@ -31,7 +31,15 @@ c, with edges on the image's edges:
    generic (no class names), and the tolerance moves the threshold.
 2. From the clicked superpixel the region grows to adjacent superpixels
    whose probability is at least ``1 − tolerance``.
-3. The region's pixels that are already c are left alone; hand-painted pixels
+3. When the image is given, the region grows at pixel level to the image's
+   colour edge, at most ``EDGE_BAND`` superpixel sizes outwards
+   (``core.edge_refine``: a colour graph cut inside its box grown by twice
+   that; the pixels of c beside it count as its side of the edge); the part
+   connected to the click is kept, and around an earlier click of another
+   class the pixels stay out.  A superpixel edge is off by up to half
+   a superpixel, a large share of the small regions people correct most; on
+   CamVid val the robot's clicks to 90 % fell from 9.35 to 8.46.
+4. The region's pixels that are already c are left alone; hand-painted pixels
    follow ``core.smart``'s rule, and a click on a hand-painted patch (an
    earlier correction the user now says is wrong) stays inside that patch.
    Earlier clicks (``anchors``) keep their class: their superpixels are never
@@ -39,8 +47,9 @@ c, with edges on the image's edges:
    shared by colour-path distance to the two clicks, so two corrections
    cannot undo each other back and forth.
 
-Every step works on the superpixels' reduced copy inside the reach square,
-so a click costs the same on a 6000×4000 image as on a small one.
+Steps 1-2 work on the superpixels' reduced copy inside the reach square and
+step 3 on the region's box (on a reduced copy when it is large), so a click
+costs the same on a 6000×4000 image as on a small one.
 """
 
 from __future__ import annotations
@@ -49,11 +58,13 @@ import math
 from collections import deque
 from dataclasses import dataclass
 
+import cv2
 import numpy as np
 
 from segstudio.core.annotation import Annotation, Patch
 from segstudio.core.smart import (NeedsPrediction, Proposal, SmartParams, apply_proposal, component_at,
                                   locked_pixels, pixel_of)
+from segstudio.core.edge_refine import pad_box, refine_edge
 from segstudio.core.superpixels import Superpixels
 
 SUPERPIXELS_PER_SIDE = 36   # the superpixels it reasons with: this many across the image's short side
@@ -61,6 +72,7 @@ REACH = 0.28   # half-side of the square searched around the click, × the image
 # for the columns of ``design(click_scene(...).features)``; refit with benchmarks/fit_click_correct.py
 WEIGHTS = np.array([8.138, 0.727, 0.697, -0.183, -0.020, 61.170, 0.692, 0.457, 2.079, -0.047, 1.820, 0.609,
                     2.562, -50.995, -0.942, 0.489, -0.101, 0.096, -41.695, -4.499])
+EDGE_BAND = 0.5   # the edge may move out this many superpixel sizes at pixel level (``core.edge_refine``)
 _LOG_EPS = 1e-4
 ODDS_CLIP = 3.0   # c against the current class, in log odds (a hand-painted class the model never
                   # predicts must not read as infinitely unlike c)
@@ -176,8 +188,30 @@ def _edges(lab: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
     return np.divmod(pairs, n)
 
 
+def _refined(doc: Annotation, image: np.ndarray, mask: np.ndarray, offset: tuple[int, int], class_id: int,
+             sp: Superpixels, anchors, click: tuple[int, int]) -> tuple[np.ndarray, tuple[int, int]]:
+    """The superpixel region ``mask`` grown at pixel level to the colour edge (step 3 of the module)."""
+    band = EDGE_BAND * sp.size
+    oy, ox = offset
+    y0, x0, y1, x1 = pad_box((oy, ox, oy + mask.shape[0], ox + mask.shape[1]), band, doc.shape)
+    chosen = np.zeros((y1 - y0, x1 - x0), np.uint8)
+    chosen[oy - y0:oy - y0 + mask.shape[0], ox - x0:ox - x0 + mask.shape[1]] = mask
+    region = chosen.astype(bool) | (doc.class_map[y0:y1, x0:x1] == class_id)  # c's pixels are its side too
+    r = max(1, int(round(band)))
+    near = cv2.dilate(chosen, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * r + 1, 2 * r + 1)))
+    keep_out = 1 - near  # it grows near the chosen superpixels only
+    for ax, ay, ac in anchors:  # an earlier click of another class keeps its pixels around it
+        ax, ay = int(round(ax)) - x0, int(round(ay)) - y0
+        if ac != class_id and 0 <= ay < y1 - y0 and 0 <= ax < x1 - x0:
+            cv2.circle(keep_out, (ax, ay), max(1, sp.size // 2), 1, -1)
+    out = refine_edge(image, region, (y0, x0), band, keep_out.astype(bool))
+    out[click[0] - y0, click[1] - x0] = True
+    return component_at(out, (click[0] - y0, click[1] - x0)), (y0, x0)
+
+
 def correct_proposal(doc: Annotation, memory, point, class_id: int, superpixels: Superpixels,
-                     params: SmartParams = SmartParams(), anchors=()) -> Proposal | None:
+                     params: SmartParams = SmartParams(), anchors=(), image: np.ndarray | None = None
+                     ) -> Proposal | None:
     """What a click with class ``class_id`` at ``point`` (x, y) relabels (see the module);
     None when the click is outside the image or already on that class.  ``anchors``: earlier
     clicks (x, y, class); the superpixel of one that still has its class is not relabelled."""
@@ -219,6 +253,8 @@ def correct_proposal(doc: Annotation, memory, point, class_id: int, superpixels:
     starts = np.searchsorted(src, np.arange(sc.ids.size + 1))
     chosen = sc.ids[_grow(sc.seed, ok, starts, dst)]
     mask, (oy, ox) = sp.mask_of(chosen)
+    if image is not None and EDGE_BAND > 0:
+        mask, (oy, ox) = _refined(doc, image, mask, (oy, ox), class_id, sp, anchors, (y, x))
     box = (oy, ox, oy + mask.shape[0], ox + mask.shape[1])
     here = doc.class_map[box[0]:box[2], box[1]:box[3]]
     mask &= here != class_id
@@ -232,6 +268,6 @@ def correct_proposal(doc: Annotation, memory, point, class_id: int, superpixels:
 
 
 def correct_click(doc: Annotation, memory, point, class_id: int, superpixels: Superpixels,
-                  params: SmartParams = SmartParams(), anchors=()) -> list[Patch]:
+                  params: SmartParams = SmartParams(), anchors=(), image: np.ndarray | None = None) -> list[Patch]:
     """Relabel what ``correct_proposal`` proposes; the patches make one undo step."""
-    return apply_proposal(doc, correct_proposal(doc, memory, point, class_id, superpixels, params, anchors))
+    return apply_proposal(doc, correct_proposal(doc, memory, point, class_id, superpixels, params, anchors, image))

@@ -188,7 +188,7 @@ def _correct(scene: RobotScene, click: Click):
     from segstudio.core.click_correct import correct_click
     anchors = scene.cache.setdefault("anchors", [])
     out = correct_click(scene.doc, scene.memory, click.point, click.class_id, scene.cache["fine_superpixels"],
-                        scene.params, anchors)
+                        scene.params, anchors, scene.image)
     anchors.append((click.x, click.y, click.class_id))
     return out
 

@@ -61,7 +61,7 @@ class CorrectTool(SmartTool):
 
         def compute() -> Proposal | None:
             return correct_proposal(doc, memory, p, class_id, ctx.compute_superpixels(ctx.fine_size()),
-                                    params, anchors)
+                                    params, anchors, ctx.image)
 
         def done(proposal: Proposal | None) -> None:
             if proposal is not None and doc is self.doc:
