@@ -59,7 +59,7 @@ def samples(case, clicks: int, policy: str):
         if policy == "oracle":
             edits.paint_mask(doc, click.region, click.box[:2], class_id=c)
         else:  # the states the tool itself leads to
-            correct_click(doc, case.memory, click.point, c, sp, anchors=anchors)
+            correct_click(doc, case.memory, click.point, c, sp, anchors=anchors, image=case.image)
             anchors.append((click.x, click.y, c))
     return xs, gains
 
