@@ -43,7 +43,11 @@ hand-over rule decides which model predicts next: the round's new checkpoint
 replaces the model in use only when it scores at least as well there; otherwise
 the model in use stays (and the next round fine-tunes it on the larger set).
 A person using the app gets exactly that, and it keeps one unlucky short run
-from making the next round's corrections dearer.
+from making the next round's corrections dearer.  Tried and dropped: a lower
+learning rate for the continued fine-tunes (0.003), 400 steps a round (model 0
+overfits its 10 images: 14.5 against 18.7 mIoU) and validating 4 times a round
+to publish the best (model 0: 8.3); none made the rounds' models improve more
+steadily.
 
 What "clicks" means for the comparison
 -------------------------------------
@@ -68,8 +72,8 @@ by hand are printed beside them for that reason.
 Budget
 ------
 The default run (6 rounds, 200 steps a round, 20 held-out images, every
-unlabelled image in the pool) took 23 minutes on the 2-core development
-machine with other jobs running (load average 2-4): 11 fine-tunes of 80-145 s
+unlabelled image in the pool) took 18 to 40 minutes on the 2-core development
+machine with other jobs running (load average 2-5): 11 fine-tunes of 80-230 s
 (200 steps of 8×128² at about 0.4 s, BatchNorm refresh, validation, the
 checkpoint), about 1 s of robot work per corrected image (13 batches of 10,
 11 held-out sets of 20), and 300-odd pool predictions a round (about 40 s) for
