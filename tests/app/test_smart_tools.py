@@ -69,6 +69,9 @@ def test_scribble_previews_then_enter_accepts_and_escape_drops(tools):
     s.release((110.0, 50.0))
     assert s.key_escape() and ctx.preview is None and len(editor.history) == 0
     assert not s.key_escape()
+    ctx.memory = None  # no prediction: the stroke is not started, the message says why
+    s.press((100.0, 50.0))
+    assert "predict this image first" in ctx.messages[-1] and not s.strokes
 
 
 # -- through the canvas ------------------------------------------------------------------------

@@ -28,6 +28,15 @@ class SmartTool(Tool):
         proposal = self.state.smart.preview if self.state.smart is not None else None
         return (proposal.mask, proposal.offset) if proposal is not None and proposal.pixels else None
 
+    def _context_with_prediction(self, what: str):
+        """The smart context when it holds the model's probabilities; otherwise None (and, when
+        only the prediction is missing, the message saying ``what`` needs one)."""
+        ctx = self.state.smart
+        if ctx is not None and ctx.memory is None:
+            ctx.message(str(NeedsPrediction(what)))
+            return None
+        return ctx
+
 
 def _push(tool: Tool, patches, label: str) -> bool:
     if not patches:
@@ -50,11 +59,8 @@ class CorrectTool(SmartTool):
     def press(self, p: Point) -> None:
         from segstudio.core.click_correct import correct_proposal
 
-        ctx = self.state.smart
+        ctx = self._context_with_prediction("click to correct")
         if ctx is None:
-            return
-        if ctx.memory is None:
-            ctx.message(str(NeedsPrediction("click to correct")))
             return
         doc, memory, params, class_id = self.doc, ctx.memory, ctx.params, self.state.class_id
         anchors = list(self.anchors)
@@ -127,11 +133,8 @@ class ScribbleTool(SmartTool):
     def press(self, p: Point) -> None:
         from segstudio.ml.scribble import Stroke
 
-        ctx = self.state.smart
+        ctx = self._context_with_prediction("scribble")
         if ctx is None:
-            return
-        if ctx.memory is None:
-            ctx.message(str(NeedsPrediction("scribble")))
             return
         self._drawing = Stroke([p], self.state.class_id)
         self.strokes.append(self._drawing)
