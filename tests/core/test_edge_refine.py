@@ -102,3 +102,13 @@ def test_click_to_correct_with_the_image_follows_the_edge_better(seed):
         out[y0:y1, x0:x1][prop.mask] = 3
         errors.append(np.count_nonzero(out != gt))
     assert errors[1] < 0.5 * errors[0]
+
+
+@pytest.mark.parametrize("form", ["grey", "rgba"])
+def test_grey_and_rgba_images_are_refined_like_rgb(form):
+    rgb, truth = disc_scene()
+    image = rgb.mean(axis=2).astype(np.uint8) if form == "grey" else np.dstack([rgb, np.full((H, W), 255, np.uint8)])
+    cells = blocky(truth)
+    refined = refine_edge(image, cells, (0, 0), band=8)
+    assert refined.shape == truth.shape and refined[cells].all()
+    assert np.count_nonzero(refined != truth) < 0.5 * np.count_nonzero(cells != truth)
