@@ -51,6 +51,8 @@ def score_semantic(pipeline, dataset, num_classes: int | None = None, *, progres
     was_training = model.training
     model.eval()
     indices = range(rank, len(dataset), world)
+    if progress is not None:  # the count shows before the first image's work, not after it
+        progress(0, len(indices))
     try:
         for done, i in enumerate(indices, 1):
             if should_stop is not None and should_stop():

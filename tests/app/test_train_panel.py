@@ -172,3 +172,21 @@ def test_per_class_table_rows_are_named_by_class_id(qtbot):
     ids = [panel.table.verticalHeaderItem(r).text() for r in range(panel.table.rowCount())]
     names = [panel.table.item(r, 0).text() for r in range(panel.table.rowCount())]
     assert ids == ["0", "2"] and names == ["Sky", "Pole"]
+
+
+def test_browse_buttons_follow_their_fields_and_lock_during_a_run(qtbot):
+    from PySide6.QtWidgets import QToolButton
+
+    panel, _ = _controller(qtbot)
+    every = [b for b in panel.findChildren(QToolButton) if b.text() == "…"]
+    buttons = [b for b in every if not panel.loss_options.isAncestorOf(b)]
+    assert len(buttons) == 5                     # data, masks, labels, weights, output
+    panel.set_project(None)                      # a folder: every path can be browsed
+    assert all(b.isEnabled() for b in buttons)
+    panel.set_running(True)                      # a run holds the form: nothing to browse
+    assert not any(b.isEnabled() for b in every)  # (the class-weights file's too)
+    panel.set_running(False)
+    assert all(b.isEnabled() for b in buttons)
+    panel.set_project("/some/project")           # the project is the data: its three paths are off
+    assert sum(b.isEnabled() for b in buttons) == 2
+

@@ -297,3 +297,22 @@ def test_precise_bn_averages_batch_statistics_and_skips_frozen_layers():
     expected = torch.stack([b[0].mean(dim=(0, 2, 3)) for b in batches[:2]]).mean(0)
     assert torch.allclose(model[0].running_mean, expected, atol=1e-5)
     assert torch.equal(model[2].running_mean, frozen)
+
+
+def test_the_work_after_the_last_step_is_announced_before_it_starts(folders, tmp_path):
+    """After the last training step the bar must not sit at 100 % while BatchNorm statistics are
+    recomputed and the first validation image is scored: both phases show before their work."""
+    class Phases(Hook):
+        def __init__(self):
+            self.seen = []
+
+        def on_phase(self, trainer, info):
+            self.seen.append((info.phase, info.done, info.total))
+
+    rec = Phases()
+    Trainer(_config(tmp_path / "run", epochs=1, precise_bn=1, fit_crf=False), _data(folders), [rec]).fit()
+    names = [p for p, _, _ in rec.seen]
+    first_val = names.index("validating")
+    assert "statistics" in names[:first_val]
+    assert rec.seen[first_val] == ("validating", 0, 2)       # 2 val images, announced before the first
+    assert rec.seen[-1] == ("validating", 2, 2)

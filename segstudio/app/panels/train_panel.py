@@ -43,7 +43,8 @@ def _fmt_time(seconds: float) -> str:
         else f"{seconds // 60}:{seconds % 60:02d}"
 
 
-PHASE_NAMES = {"incumbent": "scoring the model in use", "validating": "validating", "crf": "fitting the CRF"}
+PHASE_NAMES = {"incumbent": "scoring the model in use", "validating": "validating", "crf": "fitting the CRF",
+               "statistics": "BatchNorm statistics"}
 
 
 class TrainPanel(QWidget):
@@ -54,6 +55,7 @@ class TrainPanel(QWidget):
     def __init__(self, parent=None):
         super().__init__(parent)
         self.project_root: str | None = None
+        self._browse_buttons: dict[QLineEdit, QToolButton] = {}   # path field -> its "…" button
         self._running = False
         self._build()
         self._update_enabled()
@@ -81,9 +83,9 @@ class TrainPanel(QWidget):
         self.weights.addItems(["default", "none"])
         wrow = QHBoxLayout()
         wrow.addWidget(self.weights, 1)
-        b = QToolButton(text="…")
-        b.clicked.connect(self._browse_weights)
-        wrow.addWidget(b)
+        self.weights_browse = QToolButton(text="…")
+        self.weights_browse.clicked.connect(self._browse_weights)
+        wrow.addWidget(self.weights_browse)
         form.addRow("Weights", wrow)
 
         self.by_epochs = QRadioButton("Epochs")
@@ -170,6 +172,7 @@ class TrainPanel(QWidget):
         b = QToolButton(text="…")
         b.clicked.connect(lambda: self._browse(edit, kind))
         row.addWidget(b)
+        self._browse_buttons[edit] = b
         return edit, row
 
     # -- public API ---------------------------------------------------------------------------
@@ -341,7 +344,9 @@ class TrainPanel(QWidget):
         folder = self.source.currentText() == FOLDER
         for w in (self.data_path, self.masks_path, self.labels_path, self.void_ids):
             w.setEnabled(folder and not running)
-        for w in (self.source, self.model, self.weights, self.epochs, self.minutes, self.auto_size,
+        for edit, button in self._browse_buttons.items():  # a browse button follows its field
+            button.setEnabled(edit.isEnabled() if edit is not self.out_path else not running)
+        for w in (self.source, self.model, self.weights, self.weights_browse, self.epochs, self.minutes, self.auto_size,
                   self.freeze, self.by_epochs, self.by_minutes, self.out_path, self.loss_options):
             w.setEnabled(not running)
         for w in (self.batch, self.crop):

@@ -408,6 +408,8 @@ class Trainer:
 
         if self.config.precise_bn <= 0 or self.task != "semantic":
             return 0
+        self.phase("statistics", 0, 0, f"recomputing BatchNorm statistics on {self.config.precise_bn} training "
+                   "batches…")
         set_train_mode(self.model_plain)
         self.sampler.set_epoch(self.epoch + 10 ** 6)
         return recompute_bn_stats(self.model_plain, self.loader, self.config.precise_bn, self.device,
