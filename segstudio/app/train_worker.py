@@ -92,9 +92,15 @@ class TrainWorker(QThread):
                                       name="segstudio-finetune")
         if self._cancel_requested:
             self._cancel.set()
-        ended = False
+        ended = started = False
         try:
-            runner.start()
+            try:
+                runner.start()
+                started = True
+            except (OSError, RuntimeError) as e:  # no new process or thread could be made
+                self._fail(f"the training could not start: {e}. Close other programs and try again; "
+                           "nothing was changed")
+                ended = True
             self.pid = getattr(runner, "pid", None)
             while not ended:
                 try:
@@ -109,7 +115,8 @@ class TrainWorker(QThread):
                         continue
                 ended = self._dispatch(kind, payload)
         finally:
-            runner.join(timeout=30)
+            if started:
+                runner.join(timeout=30)
             self.exit_code = getattr(runner, "exitcode", None)
             if self.state == "running":
                 if not ended:

@@ -190,3 +190,20 @@ def test_browse_buttons_follow_their_fields_and_lock_during_a_run(qtbot):
     panel.set_project("/some/project")           # the project is the data: its three paths are off
     assert sum(b.isEnabled() for b in buttons) == 2
 
+
+
+def test_a_training_process_that_cannot_start_fails_clearly_and_unlocks_the_form(qtbot, tmp_path, monkeypatch):
+    import multiprocessing.context as mpc
+
+    def no_process(self):
+        raise OSError(11, "Resource temporarily unavailable")
+
+    monkeypatch.setattr(mpc.SpawnProcess, "start", no_process)
+    panel, ctl = _panel(qtbot, tmp_path, epochs=1)
+    errors = []
+    ctl.error.connect(errors.append)
+    with qtbot.waitSignal(ctl.training_finished, timeout=30_000) as finished:
+        assert ctl.start({"device": "cpu"})
+    assert finished.args == ["failed"]
+    assert "could not start" in ctl.last_error and "Resource temporarily unavailable" in ctl.last_error
+    assert panel.start_button.isEnabled() and not panel.cancel_button.isEnabled()
