@@ -24,6 +24,8 @@ TRAIN_TAB = [
      'or choose a checkpoint file or "none" (train from scratch) in the Weights box of this tab'),
     (_phrase("Give --crop / --batch-size / --base-size / --eval-size to choose yourself"),
      'Untick "auto" beside Size and set batch and crop to choose yourself'),
+    (_phrase("(or pass --include-predicted to train on unreviewed predictions)"),
+     "(File → Mark reviewed, Ctrl+R, accepts an image's prediction as it is)"),
     (_phrase("--weights none"), 'weights "none"'),
     (_option("--weights"), "the Weights box"), (_option("--batch-size"), "the batch size"),
     (_option("--crop"), "the crop size"), (_option("--max-minutes"), "the Minutes box"),

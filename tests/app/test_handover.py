@@ -158,3 +158,21 @@ def test_the_progress_bar_follows_the_phases_and_ends_at_100(qtbot):
     panel.show_finished("done")
     assert panel.progress_bar.value() == panel.progress_bar.maximum() and "100%" in panel.progress_bar.text()
     assert panel.sizes_label.text()  # the choice stays on show after the run
+
+
+def test_a_project_with_nothing_reviewed_is_explained_with_the_apps_own_action(tmp_path):
+    """The data layer's message names a command-line option; the Train tab names the menu action."""
+    import numpy as np
+    from PIL import Image
+
+    from segstudio.core.labels import LabelSet
+    from segstudio.errors import SegStudioError
+    from segstudio.formats.project import Project
+    from segstudio.ml.data import DataSpec, open_data
+
+    Project.create(tmp_path / "proj", LabelSet(["background", "thing"]))
+    Image.fromarray(np.zeros((8, 8, 3), np.uint8)).save(tmp_path / "proj" / "a.png")
+    with pytest.raises(SegStudioError) as err:
+        open_data(DataSpec(tmp_path / "proj"))
+    out = in_tab_words(str(err.value))
+    assert "--" not in out and "Mark reviewed" in out and "no image is edited or reviewed" in out
