@@ -27,13 +27,15 @@ Protocol
 Training
 --------
 Each fine-tune is the ``segstudio finetune`` code path: a ``Trainer`` with a
-``TrainConfig``, continuing from the previous round's published ``best.pt``
-(model 0 from the starting weights) and with the sizes that checkpoint's card
+``TrainConfig``, continuing from the model in use (model 0 from the starting
+weights; ``--start-from start`` trains every round from the starting weights,
+as the Train tab does with its default weights) with the sizes that checkpoint's card
 records (round 0: crop 128, batch 8, the trainer's default base size 139 and
 working size 173 -- what the device/budget fit chooses for a short CPU budget,
 given explicitly so that no timing probe, and so no machine load, can change
 the run).  The budget is an iteration count (``--iterations``, 200 steps of 8
-crops a round), not wall time, so the results do not depend on the load.  One
+crops a round, or ``--steps-per-image`` × the labelled images when that is
+more), not wall time, so the results do not depend on the load.  One
 round's fine-tune is one Trainer epoch over the labelled images repeated to
 fill the steps, so BatchNorm refresh, validation and publishing happen once per
 round (with 10 images an epoch would otherwise be a single step), and no CRF is
@@ -47,38 +49,28 @@ from making the next round's corrections dearer.  Tried and dropped: a lower
 learning rate for the continued fine-tunes (0.003), 400 steps a round (model 0
 overfits its 10 images: 14.5 against 18.7 mIoU) and validating 4 times a round
 to publish the best (model 0: 8.3); none made the rounds' models improve more
-steadily.  Why (measured by chaining the fine-tunes and scoring every candidate,
-rejected ones too, on the held-out images): once a model is good (about 22 %
-of held-out pixels wrong after 20-30 images), a fine-tune that continues from
-it on *more* images comes out worse (24-32 %), with 200 to 600 steps and
-learning rates from 0.01 down to 0.0005 -- the warm-starting effect (Ash &
-Adams, 2020).  It is not BatchNorm: recomputing the statistics on 100 batches
-instead of 10 moves the figure by at most 2 points.  Averaging the weights of
-each run's last half did not help either (the full train set: 27.06 against
-27.53 val mIoU).  The hand-over rule catches every such candidate, so the model
-in use never gets worse, but it stays flat; retraining each round from the
-starting weights for a number of steps that grows with the labelled set (as
-Cellpose retrains from its pretrained model) is the open alternative.
-
-What "clicks" means for the comparison
--------------------------------------
-Images picked by uncertainty are harder by construction, so the clicks paid
-on the picked batch penalise the uncertainty arm for choosing well: it pays
-more now to teach the model more.  The fair measure of what a pick strategy
-buys is what the *next* model costs on the same images: a fixed held-out set
-(``--held-out`` 20 CamVid val images, evenly spread, never trained on) is
-predicted by each arm's model every round and corrected by the same robot;
-those clicks (and pixels left to paint) compare the arms on equal images.
-Both are reported; the target "uncertainty needs <= 0.9x the clicks of
-random over rounds 2-6" is judged on the held-out clicks (round 1 uses model
-0, shared, so it cannot differ) and the batch ratio is printed beside it.
-Likewise "the share of pixels wrong before any click falls every round and in
-round 6 is <= 0.75x round 1's" is printed for each arm on its picked batches
-(what the issue literally asks: the next images a person corrects) and on the
-held-out images (the same images every round: the model's progress without
-the draw's noise).  Clicks stop at 20, so while the models are weak most
-images take all 20 and the click counts say little; the pixels left to paint
-by hand are printed beside them for that reason.
+steadily.  Why (measured by chaining six fine-tunes on the random arm's
+picks, the hand-over on the 81 other val images (``--selection 81``), and scoring
+every candidate, rejected ones too, on the held-out images;
+``--start-from`` and ``--steps-per-image`` reproduce the recipes): after
+20-30 labelled images more images stop paying within a round's budget.
+Continuing from the model in use (200-600 steps, learning rate 0.01 down to
+0.0005, with or without averaging the weights of each run's last half, an
+experiment not kept) and
+retraining from the starting weights each round (15 or 20 steps per labelled
+image, up to 1000 steps) gave best candidates of 20.8-34.3 % of held-out
+pixels wrong with 20-30 images, and 28.9-33.1 % with 40-50 (7 of the 8 recipes
+ran that far); in 6 of those 7 the 40- and 50-image candidates were worse than that recipe's best
+with 20-30 (with 60 images two came back to 24.9 and 25.7 %).  Between
+recipes, the same round's candidates differ by up to 12 points, more than
+what 10 more images buy at that point.  It is not BatchNorm (recomputing the
+statistics on 100 batches instead of 10 moves the figure by at most 2
+points), and not only warm-starting (retraining from the starting weights
+stalls too).  The held-out and hand-over images all come from one CamVid
+sequence (0016E5), the training pool from three (0016E5 204, 0006R0 101,
+0001TP 62).
+The hand-over rule catches every worse candidate, so the model in use never
+gets worse, but the share wrong then stays flat.
 
 Budget
 ------
@@ -155,8 +147,8 @@ class Loop:
         return open_pipeline(None, str(checkpoint), device="cpu", labels=self.labels, cache=ModelCache())
 
     def finetune(self, keys: list[str], start: Path | None, out: Path) -> tuple[Path, dict, float]:
-        """Fine-tune for ``--iterations`` steps on ``keys`` (their corrected masks) from ``start``;
-        (best.pt, its card, seconds)."""
+        """Fine-tune on ``keys`` (their corrected masks) from ``start`` (None: the starting weights) for
+        ``steps(len(keys))`` steps; (best.pt, its card, seconds)."""
         from segstudio.ml.data.sources import OpenedData
         from segstudio.ml.data.semantic import SemanticDataset
         from segstudio.ml.training.trainer import TrainConfig, Trainer
@@ -170,14 +162,15 @@ class Loop:
             sizes = {"crop": t["crop"], "batch_size": t["batch_size"], "base_size": t.get("base_size"),
                      "eval_size": usage_of(card).working_size}
         samples = [self.data.train.samples[self.train_index[k]] for k in keys]
-        repeats = max(1, math.ceil(a.iterations * sizes["batch_size"] / len(samples)))
+        iterations = self.steps(len(samples))
+        repeats = max(1, math.ceil(iterations * sizes["batch_size"] / len(samples)))
         train = SemanticDataset(samples * repeats, self.labels, name="corrected")
         opened = OpenedData(train, self.selection, self.labels, "semantic",
                             {"source": "rounds", "path": str(self.data.summary.get("path", "")),
                              "train_images": len(samples), "val_images": len(self.selection)})
         lr = a.continue_lr if start is not None and a.continue_lr else None
         cfg = TrainConfig(ARCH, out, weights=str(start) if start else "none", epochs=1, lr=lr,
-                          max_iterations=a.iterations, device="cpu", workers=0, seed=a.seed, fit_crf=False,
+                          max_iterations=iterations, device="cpu", workers=0, seed=a.seed, fit_crf=False,
                           **sizes)
         t0 = time.perf_counter()
         result = Trainer(cfg, opened).fit()
@@ -185,6 +178,11 @@ class Loop:
         (out / "last.pt").unlink(missing_ok=True)  # a finished round is never resumed
         best = Path(result.best_path)
         return best, json.loads(best.with_suffix(".json").read_text("utf-8")), seconds
+
+    def steps(self, images: int) -> int:
+        """Optimiser steps of a fine-tune on ``images`` labelled images: ``--iterations``, or
+        ``--steps-per-image`` × images when that is more."""
+        return max(self.args.iterations, self.args.steps_per_image * images)
 
     # -- prediction and correction ---------------------------------------------------------------
     def predict(self, pipeline, dataset, key: str):
@@ -243,8 +241,10 @@ def run_arm(loop: Loop, arm: str, shared: dict, log) -> list[dict]:
                "batch_images": [e.to_json() for e in efforts], "held_out": held,
                "labelled": len(labelled)}
         if r < a.rounds or a.final_model:
-            new, new_card, secs = loop.finetune(labelled, checkpoint, loop.work / f"{arm}-{r}")
+            start = checkpoint if a.start_from == "previous" else None
+            new, new_card, secs = loop.finetune(labelled, start, loop.work / f"{arm}-{r}")
             row["finetune_s"] = round(secs, 1)
+            row["finetune_steps"] = new_card.get("iteration")
             row["handover"] = handover(card, new_card)
             if row["handover"]["taken"]:
                 checkpoint, card = new, new_card
@@ -332,6 +332,11 @@ def main() -> int:
     ap.add_argument("--rounds", type=int, default=6, help="rounds after round 0 (6)")
     ap.add_argument("--batch", type=int, default=10, help="images corrected per round (10)")
     ap.add_argument("--iterations", type=int, default=200, help="optimiser steps per round's fine-tune (200)")
+    ap.add_argument("--steps-per-image", type=int, default=0, help="at least this many steps per labelled "
+                    "image (0: --iterations for every round)")
+    ap.add_argument("--start-from", choices=("previous", "start"), default="previous",
+                    help="each round's fine-tune continues from the model in use (previous) or trains from the "
+                    "starting weights again, as the Train tab does with its default weights (start)")
     ap.add_argument("--held-out", type=int, default=20, help="val images every model is judged on (20)")
     ap.add_argument("--selection", type=int, default=20, help="other val images the hand-over rule scores "
                     "each new model on (20)")
@@ -374,8 +379,11 @@ def main() -> int:
         print(f"[{time.perf_counter() - t_start:6.0f} s] {text}", flush=True)
 
     log(f"camvid {root}: {len(loop.train_keys)} train images, {len(loop.held_out)} held-out val images; "
-        f"{args.rounds} rounds of {args.batch}, {args.iterations} steps of {args.batch_size}×{args.crop}² per "
-        f"fine-tune, {torch.get_num_threads()} torch thread(s); load avg {open('/proc/loadavg').read().split()[0]}")
+        f"{args.rounds} rounds of {args.batch}; fine-tunes of {args.batch_size}×{args.crop}² steps: "
+        f"{max(args.iterations, args.steps_per_image * args.batch)} for the first {args.batch} images, "
+        f"{max(args.iterations, args.steps_per_image * args.batch * args.rounds)} for the last set, from the "
+        f"{'model in use' if args.start_from == 'previous' else 'starting weights'}; "
+        f"{torch.get_num_threads()} torch thread(s); load avg {open('/proc/loadavg').read().split()[0]}")
     try:
         first = loop.train_keys[:args.batch]
         efforts0 = loop.correct(loop.pipeline(None), data.train, first)
