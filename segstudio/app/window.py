@@ -48,6 +48,7 @@ class MainWindow(QMainWindow):
         self.setObjectName("segstudio_main")
         self.setWindowTitle("segstudio[*]")
         self.setAcceptDrops(True)
+        self._hover = (-1, -1)   # the image pixel under the pointer (the status bar's readout)
         self.document = DocumentController(self.settings.recovery_dir, self.settings.get("autosave_seconds"), self)
         self.state = ToolState(radius=self.settings.get("brush_radius"))
         self.state.on_pick.append(self._on_pick)
@@ -175,9 +176,10 @@ class MainWindow(QMainWindow):
         d.save_failed.connect(lambda msg: self.show_error("Could not save", msg))
         d.status_changed.connect(self.images.set_status)
         d.uncertainty_changed.connect(self.images.set_uncertainty)
-        d.memory_changed.connect(lambda key: self.canvas.set_heat(self.document.memory))
+        d.memory_changed.connect(self._on_memory)
         self.images.order_changed.connect(lambda order: self.settings.set("image_order", order))
         d.history_changed.connect(self._update_undo_actions)
+        d.history_changed.connect(self._refresh_hover)  # an edit, undo or new image under a still pointer
         self.images.image_activated.connect(self.open_key_async)
         d.loading.connect(self._on_loading)
         d.load_failed.connect(self._on_load_failed)
@@ -297,6 +299,7 @@ class MainWindow(QMainWindow):
         self.sam.attach(self.tools["sam"])
         self.canvas.set_tool(self.tools[self.tool_name])
         self.canvas.set_heat(d.memory)
+        self._update_heat_legend()
         self.instances.set_document(d.doc)
         self.images.set_current(key)
         self._update_title()
@@ -433,22 +436,36 @@ class MainWindow(QMainWindow):
                 self.labels.select_class(inst.class_id)
 
     def _on_hover(self, x: int, y: int) -> None:
+        self._hover = (x, y)
         doc, project = self.document.doc, self.document.project
-        if doc is None or x < 0:
+        if doc is None or not (0 <= y < doc.class_map.shape[0] and 0 <= x < doc.class_map.shape[1]):
             self.status.show_pixel(-1, -1, None, None)
             return
         k = int(doc.instance_map[y, x])
         self.status.show_pixel(x, y, project.labels.name_of(int(doc.class_map[y, x])), str(k) if k else None)
+
+    def _refresh_hover(self) -> None:
+        """The readout shows the pixel under the pointer as it is now, not as it was when the pointer
+        last moved."""
+        self._on_hover(*self._hover)
 
     # -- view ----------------------------------------------------------------------------
     def toggle_classes(self, on: bool) -> None:
         self.settings.set("show_classes", bool(on))
         self.canvas.set_layers_visible(classes=on)
 
+    def _on_memory(self, key: str) -> None:
+        self.canvas.set_heat(self.document.memory)
+        self._update_heat_legend()
+
+    def _update_heat_legend(self) -> None:
+        self.status.show_heat(self.canvas.heat_visible, self.canvas.heat_mean())
+
     def toggle_uncertainty(self, on: bool) -> None:
         """The heat map of where the last prediction of this image was unsure."""
         self.settings.set("show_uncertainty", bool(on))
         self.canvas.set_heat_visible(on)
+        self._update_heat_legend()
         if on and self.document.key is not None and not self.canvas.has_heat():
             self.status.showMessage("no prediction memory for this image yet: predict it to see its uncertainty",
                                     5000)

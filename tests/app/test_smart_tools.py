@@ -106,13 +106,18 @@ def test_click_to_correct_through_the_canvas(window, qtbot):
     qtbot.keyClick(canvas, Qt.Key.Key_C)
     assert window.tool_name == "correct"
     doc = window.document.doc
+    names = window.document.project.labels
+    canvas.hovered.emit(50, 25)                      # the pointer rests on the clicked pixel
+    assert window.status.under.text() == names.name_of(2)
     qtbot.mouseClick(canvas, LEFT, pos=widget_pos(50, 25))
     qtbot.waitUntil(lambda: doc.class_map[25, 50] == 3, timeout=10_000)
+    assert window.status.under.text() == names.name_of(3)   # the readout follows the edit
     # the region the model doubted (here most of the image: one click takes the part near it)
     assert (doc.class_map[pred == 2] == 3).mean() > 0.5 and (doc.class_map[pred == 0] == 0).all()
     assert len(window.document.editor.history) == 2  # the prediction, then one step
     window.actions_by_name["undo"].trigger()
     np.testing.assert_array_equal(doc.class_map, pred)
+    assert window.status.under.text() == names.name_of(2)   # ... and the undo
     # the tolerance keys move the panel's slider
     before = window.smart.params.tolerance
     qtbot.keyClick(canvas, ".")

@@ -70,13 +70,16 @@ def test_the_heat_map_is_a_layer_of_its_own(window, qtbot):
     win.canvas.resize(320, 240)
     win.canvas.fit()
     plain = win.canvas.grab().toImage()
+    assert win.status.heat_text() == ""                  # no legend while the heat map is off
     win.actions_by_name["show_uncertainty"].setChecked(True)
     assert "predict it to see" in win.status.currentMessage()
+    assert win.status.heat_text() == "· no prediction yet"
     assert win.canvas.grab().toImage() == plain          # nothing to show before a prediction
     overlay_before = win.canvas.overlay.buffer.copy()
     unsure = memory(0.3, size=d.doc.shape)               # nearly uniform: entropy ≈ 1, drawn red
     d.set_memory(d.key, unsure)
     assert win.canvas.has_heat()
+    assert win.status.heat_text() == f"· this image {unsure.mean_uncertainty():.3f}"  # the legend's figure
     hot = win.canvas.grab().toImage()
     c = win.canvas
     x, y = int(c.offset.x() + 5 * c.scale), int(c.offset.y() + 5 * c.scale)
@@ -84,4 +87,5 @@ def test_the_heat_map_is_a_layer_of_its_own(window, qtbot):
     assert after.red() > before.red() + 50 and after.blue() <= before.blue()
     win.actions_by_name["show_uncertainty"].setChecked(False)
     assert win.canvas.grab().toImage() == plain          # off again: the classes layer alone
+    assert win.status.heat_text() == ""
     assert np.array_equal(c.overlay.buffer, overlay_before)  # the heat map never touched the class overlay

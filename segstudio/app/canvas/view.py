@@ -96,6 +96,10 @@ class CanvasView(QWidget):
     def has_heat(self) -> bool:
         return self._heat is not None
 
+    def heat_mean(self) -> float | None:
+        """The shown image's mean uncertainty (None: no heat map)."""
+        return self._heat.mean if self._heat is not None else None
+
     def set_tool(self, tool: Tool | None) -> None:
         if self.tool is not None and self.tool is not tool:
             self.tool.cancel()
