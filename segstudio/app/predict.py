@@ -55,6 +55,7 @@ class PredictController(QObject):
         self.download = DownloadDialog(lambda: self.panel.window(), self.cancel)
         self._choice = None
         self._message_key: str | None = None  # the image the panel's message is about
+        self._undo_hint: str | None = None    # that message without its "Ctrl+Z undoes it"
         self.ask = lambda question: ask_dialog(self.panel.window(), question)
         panel.predict_this.connect(self.predict_this)
         panel.predict_all.connect(self.predict_all)
@@ -62,6 +63,7 @@ class PredictController(QObject):
         panel.choice_changed.connect(self._remember_choice)
         document.project_opened.connect(self._on_project_opened)
         document.image_opened.connect(self._on_image_opened)
+        document.edited.connect(self._on_later_edit)
         self._load_models()
 
     # -- model list ---------------------------------------------------------------------
@@ -90,12 +92,13 @@ class PredictController(QObject):
     def _show_crf_settings(self) -> None:
         """The CRF box shows what the chosen weights come with: a checkpoint card's fitted settings
         (or that the CRF did not help it), else the model card's."""
-        from segstudio.ml.usage import crf_display
+        from segstudio.ml.usage import card_summary, crf_display
 
         c = self.panel.choice()
         if c is not None:
             params, note, _ = crf_display(c.model, c.weights)
             self.panel.show_crf_settings(params, note)
+            self.panel.show_card_summary(card_summary(c.weights))
 
     # -- requests -------------------------------------------------------------------------
     def _start(self, keys: list[str], single: bool, keep_user: bool | None = None) -> bool:
@@ -169,9 +172,15 @@ class PredictController(QObject):
         if self._message_key is not None and self._message_key != key:
             self._show_message("")  # it was about another image
 
-    def _show_message(self, text: str, key: str | None = None) -> None:
+    def _on_later_edit(self, _boxes, _table_changed) -> None:
+        """An edit, undo or redo after the prediction: Ctrl+Z no longer undoes the prediction."""
+        if self._undo_hint is not None and self._message_key == self.document.key:
+            self._show_message(self._undo_hint, self._message_key)
+
+    def _show_message(self, text: str, key: str | None = None, undo_hint: bool = False) -> None:
         self._message_key = key
-        self.panel.show_message(text)
+        self._undo_hint = text if undo_hint else None
+        self.panel.show_message(text + (" — Ctrl+Z undoes it" if undo_hint else ""))
 
     @Slot()
     def cancel(self) -> None:
@@ -233,8 +242,7 @@ class PredictController(QObject):
             self._show_message(f"{name}: the prediction changed nothing"
                                + (" (every pixel is painted or imported, and kept)" if keep else ""), key)
             return
-        self._show_message(f"{name}: " + "; ".join(pred.notes)
-                           + (" — Ctrl+Z undoes it" if key == self.document.key else ""), key)
+        self._show_message(f"{name}: " + "; ".join(pred.notes), key, undo_hint=key == self.document.key)
         self.applied.emit(key)
 
     def _apply_to_file(self, key: str, pred, keep: bool) -> None:

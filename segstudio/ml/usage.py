@@ -54,6 +54,26 @@ class CardUsage:
         return "CRF not fitted to this model; the model card's default settings are used"
 
 
+    @property
+    def summary(self) -> str:
+        """One line on how the checkpoint is used and how it scored ("" when the card says neither)."""
+        parts = []
+        if self.working_size:
+            parts.append(f"predicts at {self.working_size} px")
+        v = self.validation
+        if isinstance(v.get("score"), (int, float)):
+            where = f" on {v['images']} validation images" if v.get("images") else ""
+            parts.append(f"{v.get('metric') or 'score'} {100 * v['score']:.1f}{where}")
+        return "; ".join(parts)
+
+
+def card_summary(weights: str | None) -> str:
+    """``CardUsage.summary`` of the card beside a checkpoint ("" for "default", "none" or no card)."""
+    if not weights or str(weights) in ("default", "none"):
+        return ""
+    return usage_of(read_card_beside(weights)).summary
+
+
 def _positive_int(v) -> int | None:
     try:
         v = int(v)

@@ -37,3 +37,19 @@ def test_the_crf_box_follows_the_checkpoint_card(window, tmp_path):
     assert "no CRF setting beat no CRF" in panel.crf_note_text()
     panel.weights_box.setEditText("default")
     assert panel.crf_iters.value() == 10 and panel.crf_note_text() == ""
+
+
+def test_the_panel_says_what_the_checkpoint_card_says_of_its_use(window, tmp_path):
+    panel = window.model
+    assert panel.card_summary_text() == ""                 # torchvision's weights have no such card
+    ckpt = tmp_path / "run" / "best.pt"
+    ckpt.parent.mkdir()
+    ckpt.with_suffix(".json").write_text(json.dumps({
+        "architecture": "lraspp_mobilenet_v3_large", "task": "semantic", "labels": [], "version": "v",
+        "usage": {"working_size": 174, "validation": {"metric": "mIoU", "score": 0.3607, "images": 101}}}),
+        "utf-8")
+    ckpt.write_bytes(b"")
+    window.model.use_checkpoint(str(ckpt), "lraspp_mobilenet_v3_large")
+    assert panel.card_summary_text() == "predicts at 174 px; mIoU 36.1 on 101 validation images"
+    panel.weights_box.setEditText("none")
+    assert panel.card_summary_text() == ""

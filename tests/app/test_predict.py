@@ -38,10 +38,13 @@ def test_prediction_runs_in_a_worker_and_is_one_undo_step(predicting_window, qtb
     assert doc.class_map.any() or doc.class_map.max() == 0  # the model's own answer, whatever it is
     assert len(win.document.editor.history) == 1
     assert win.model.device_label.text() == "cpu"
+    said = win.model.message_text()
+    assert said.startswith("img0") and said.endswith("— Ctrl+Z undoes it")
     qtbot.waitUntil(lambda: win.model.this_btn.isEnabled(), timeout=10_000)
     predicted = doc.class_map.copy()
     win.undo()
     assert not doc.class_map.any() and doc.status == "unlabelled"
+    assert win.model.message_text() == said.removesuffix(" — Ctrl+Z undoes it")  # the undo took it back
     win.redo()
     np.testing.assert_array_equal(doc.class_map, predicted)
 

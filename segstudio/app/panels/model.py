@@ -63,6 +63,9 @@ class ModelPanel(QWidget):
         crf_row = QHBoxLayout()
         for w in (self.crf_iters, self.crf_sxy, self.crf_srgb, self.crf_compat):
             crf_row.addWidget(w)
+        self.card_note = QLabel("")       # what the checkpoint's card says: working size, score
+        self.card_note.setWordWrap(True)
+        self.card_note.setVisible(False)
         self.crf_note = QLabel("")
         self.crf_note.setWordWrap(True)
         self.crf_note.setVisible(False)
@@ -73,6 +76,7 @@ class ModelPanel(QWidget):
         form = QFormLayout()
         form.addRow("Model", self.model_box)
         form.addRow("Weights", wrow)
+        form.addRow(self.card_note)
         form.addRow("Device", self.device_label)
         form.addRow(self.crf_box)
         form.addRow("CRF it/sxy/srgb/w", crf_row)
@@ -166,6 +170,14 @@ class ModelPanel(QWidget):
 
     def crf_note_text(self) -> str:
         return self.crf_note.text()
+
+    def show_card_summary(self, text: str) -> None:
+        """What the chosen checkpoint's card says about its use (empty: hidden)."""
+        self.card_note.setText(text)
+        self.card_note.setVisible(bool(text))
+
+    def card_summary_text(self) -> str:
+        return self.card_note.text() if not self.card_note.isHidden() else ""
 
     def choice(self) -> ModelChoice | None:
         name = self.model_box.currentData()
