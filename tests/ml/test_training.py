@@ -308,6 +308,7 @@ def test_the_work_after_the_last_step_is_announced_before_it_starts(folders, tmp
 
         def on_phase(self, trainer, info):
             self.seen.append((info.phase, info.done, info.total))
+            self.text = info.text
 
     rec = Phases()
     Trainer(_config(tmp_path / "run", epochs=1, precise_bn=1, fit_crf=False), _data(folders), [rec]).fit()
@@ -315,4 +316,4 @@ def test_the_work_after_the_last_step_is_announced_before_it_starts(folders, tmp
     first_val = names.index("validating")
     assert "statistics" in names[:first_val]
     assert rec.seen[first_val] == ("validating", 0, 2)       # 2 val images, announced before the first
-    assert rec.seen[-1] == ("validating", 2, 2)
+    assert rec.seen[-1] == ("validating", 2, 2) and rec.text.startswith("validating on 2 images at ")

@@ -377,9 +377,12 @@ class Trainer:
         if self.task == "semantic":
             from segstudio.ml.training.validation import validate_semantic
 
+            def progress(done: int, total: int) -> None:
+                self.phase("validating", done, total, f"validating on {total} image{'s' if total != 1 else ''} "
+                           f"at {self.working_size} px")
+
             m = validate_semantic(self.model_plain, self.tm, self.val_set, self.device, self.working_size, self.amp,
-                                  self.ctx.rank, self.ctx.world, progress=lambda d, t: self.phase(
-                                      "validating", d, t, f"validating on {t} images at {self.working_size} px"))
+                                  self.ctx.rank, self.ctx.world, progress=progress)
             return m.to_json(self.tm.labels.names), m.miou
         if self._gt_coco is None:
             from segstudio.ml.data.instance import to_coco
