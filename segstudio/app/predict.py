@@ -92,13 +92,14 @@ class PredictController(QObject):
     def _show_crf_settings(self) -> None:
         """The CRF box shows what the chosen weights come with: a checkpoint card's fitted settings
         (or that the CRF did not help it), else the model card's."""
-        from segstudio.ml.usage import card_summary, crf_display
+        from segstudio.ml.usage import checkpoint_card, crf_display, usage_of
 
         c = self.panel.choice()
         if c is not None:
-            params, note, _ = crf_display(c.model, c.weights)
+            card = checkpoint_card(c.weights)  # read once for both lines
+            params, note, _ = crf_display(c.model, card)
             self.panel.show_crf_settings(params, note)
-            self.panel.show_card_summary(card_summary(c.weights))
+            self.panel.show_card_summary(usage_of(card).summary)
 
     # -- requests -------------------------------------------------------------------------
     def _start(self, keys: list[str], single: bool, keep_user: bool | None = None) -> bool:

@@ -67,11 +67,12 @@ class CardUsage:
         return "; ".join(parts)
 
 
-def card_summary(weights: str | None) -> str:
-    """``CardUsage.summary`` of the card beside a checkpoint ("" for "default", "none" or no card)."""
+def checkpoint_card(weights: str | None) -> dict | None:
+    """The card beside the checkpoint a model choice names as its weights; None for "default",
+    "none" or a checkpoint without a card.  No torch."""
     if not weights or str(weights) in ("default", "none"):
-        return ""
-    return usage_of(read_card_beside(weights)).summary
+        return None
+    return read_card_beside(weights)
 
 
 def _positive_int(v) -> int | None:
@@ -140,12 +141,12 @@ def with_usage(card: dict, **changes) -> dict:
     return out
 
 
-def crf_display(model: str | None, weights: str | None) -> tuple[dict, str, str]:
-    """(CRF settings, a line on where they come from, status) for a model choice, without torch:
-    a checkpoint card's fitted settings, else the model card's defaults."""
+def crf_display(model: str | None, card: dict | None) -> tuple[dict, str, str]:
+    """(CRF settings, a line on where they come from, status) for a model choice whose weights
+    have ``card`` (``checkpoint_card``), without torch: the card's fitted settings, else the
+    model card's defaults."""
     from segstudio.ml.registry import get_card
 
-    card = read_card_beside(weights) if weights and str(weights) not in ("default", "none") else None
     usage = usage_of(card)
     if usage.crf_status == CRF_FITTED:
         return dict(usage.crf_params or {}), usage.crf_note, usage.crf_status

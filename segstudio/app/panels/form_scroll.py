@@ -36,7 +36,8 @@ class FormScrollArea(QScrollArea):
         form = self.widget()
         if form is None:
             return hint
-        return QSize(max(hint.width(), self._width_for(max(form.minimumSizeHint().width(), form.minimumWidth()))), hint.height())
+        form_width = max(form.minimumSizeHint().width(), form.minimumWidth())
+        return QSize(max(hint.width(), self._width_for(form_width)), hint.height())
 
     def sizeHint(self) -> QSize:
         hint = super().sizeHint()

@@ -344,11 +344,11 @@ class TrainPanel(QWidget):
         folder = self.source.currentText() == FOLDER
         for w in (self.data_path, self.masks_path, self.labels_path, self.void_ids):
             w.setEnabled(folder and not running)
-        for edit, button in self._browse_buttons.items():  # a browse button follows its field
-            button.setEnabled(edit.isEnabled() if edit is not self.out_path else not running)
         for w in (self.source, self.model, self.weights, self.weights_browse, self.epochs, self.minutes, self.auto_size,
                   self.freeze, self.by_epochs, self.by_minutes, self.out_path, self.loss_options):
             w.setEnabled(not running)
+        for edit, button in self._browse_buttons.items():  # a browse button follows its field
+            button.setEnabled(edit.isEnabled())
         for w in (self.batch, self.crop):
             w.setEnabled(not running and not self.auto_size.isChecked())
         self.start_button.setEnabled(not running)
