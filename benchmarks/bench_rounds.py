@@ -171,7 +171,7 @@ class Loop:
         lr = a.continue_lr if start is not None and a.continue_lr else None
         cfg = TrainConfig(ARCH, out, weights=str(start) if start else "none", epochs=1, lr=lr,
                           max_iterations=iterations, device="cpu", workers=0, seed=a.seed, fit_crf=False,
-                          **sizes)
+                          blend=not getattr(a, "no_blend", False), **sizes)
         t0 = time.perf_counter()
         result = Trainer(cfg, opened).fit()
         seconds = time.perf_counter() - t0
@@ -246,6 +246,7 @@ def run_arm(loop: Loop, arm: str, shared: dict, log) -> list[dict]:
             row["finetune_s"] = round(secs, 1)
             row["finetune_steps"] = new_card.get("iteration")
             row["handover"] = handover(card, new_card)
+            row["blend"] = new_card.get("blend")   # the blends with the model in use and their scores
             if row["handover"]["taken"]:
                 checkpoint, card = new, new_card
         row["seconds"] = round(time.perf_counter() - t0, 1)
@@ -268,9 +269,12 @@ def line(row: dict) -> str:
     ho = row.get("handover")
     kept = "" if not ho or ho["taken"] else (f"; new model {100 * ho['new_score']:.1f} < "
                                             f"{100 * ho['in_use_score']:.1f}: kept the model in use")
+    bl = row.get("blend") or {}
+    blended = (f"; new model = {bl['chosen']:g} of its trained weights blended with the model in use"
+               if bl.get("chosen", 1.0) != 1.0 else "")
     return (f"batch wrong {100 * b['wrong_share']:.1f}%, {b['clicks_per_image']:.1f} clicks/img, "
             f"{b['left_per_image']:.0f} px left/img; held-out wrong {100 * h['wrong_share']:.1f}%, "
-            f"{h['clicks_per_image']:.1f} clicks/img{kept}")
+            f"{h['clicks_per_image']:.1f} clicks/img{blended}{kept}")
 
 
 def table(rows: list[dict], batch0: dict, n_held: int) -> str:
@@ -338,12 +342,14 @@ def main() -> int:
                     help="each round's fine-tune continues from the model in use (previous) or trains from the "
                     "starting weights again, as the Train tab does with its default weights (start)")
     ap.add_argument("--held-out", type=int, default=20, help="val images every model is judged on (20)")
-    ap.add_argument("--selection", type=int, default=20, help="other val images the hand-over rule scores "
-                    "each new model on (20)")
+    ap.add_argument("--selection", type=int, default=81, help="other val images the hand-over rule (and the "
+                    "blend) scores each new model on (81: every val image not held out)")
     ap.add_argument("--pool", type=int, default=0, help="uncertainty arm: rank N unlabelled images drawn at "
                     "random (0: all of them)")
     ap.add_argument("--continue-lr", type=float, help="learning rate of the fine-tunes that continue from the "
                     "previous round's model (default: the trainer's, 0.01, as for round 0)")
+    ap.add_argument("--no-blend", action="store_true", help="keep each fine-tune's trained weights: do not try "
+                    "blends with the weights it started from (the trainer's default, training/blend.py)")
     ap.add_argument("--crop", type=int, default=128)
     ap.add_argument("--batch-size", type=int, default=8)
     ap.add_argument("--arms", default=",".join(ARMS))

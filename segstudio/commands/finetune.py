@@ -46,6 +46,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--crf-fit-seconds", type=float_range(0), metavar="S",
                    help="time box for fitting the dense CRF to the validation images at the end (default: a "
                    "tenth of --max-minutes, 30 s to 3 min; 60 s with --epochs; 0: do not fit)")
+    p.add_argument("--no-blend", action="store_true",
+                   help="when --weights is a checkpoint of the same classes, do not try blends of its weights and "
+                   "the trained ones on the validation images (by default the best one is kept)")
     p.add_argument("--freeze-backbone", action="store_true", help="train only the heads (small label sets)")
     loss = p.add_argument_group("loss (semantic models; void 255 is always ignored)")
     loss.add_argument("--loss", choices=("ce", "dice", "ce+dice"), default="ce",
@@ -79,6 +82,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     d.add_argument("--limit", type=int_range(1), metavar="N", help="use only the first N training images")
 
 
+_PHASE_BARS = {"validating": "validating", "blend": "blending weights", "crf": "fitting the CRF"}
+
+
 class _ProgressHook:
     def __init__(self):
         from segstudio.progress import ProgressBar
@@ -97,12 +103,12 @@ class _ProgressHook:
                      f"loss {info.loss:.4f} lr {info.lr:.2g} {info.images_per_s:.1f} img/s eta {info.eta_s:.0f}s")
 
     def on_phase(self, trainer, info):
-        """Validation and the CRF fit get a bar of their own."""
+        """Validation, blending and the CRF fit get a bar of their own."""
         from segstudio.progress import ProgressBar
 
-        if info.phase not in ("validating", "crf") or not info.total:
+        label = _PHASE_BARS.get(info.phase)
+        if label is None or not info.total:
             return
-        label = "validating" if info.phase == "validating" else "fitting the CRF"
         if self.phase_bar is None or self.phase_bar.label != label:
             self._end_phase()
             self.phase_bar = ProgressBar(info.total, label)
@@ -185,7 +191,8 @@ def run(args: argparse.Namespace) -> int:
                          base_size=args.base_size, eval_size=args.eval_size, lr=args.lr,
                          weight_decay=args.weight_decay, warmup_iters=args.warmup_iters,
                          freeze_backbone=args.freeze_backbone, precise_bn=args.precise_bn,
-                         crf_fit_seconds=args.crf_fit_seconds, device=args.device, amp=not args.no_amp,
+                         crf_fit_seconds=args.crf_fit_seconds, blend=not args.no_blend,
+                         device=args.device, amp=not args.no_amp,
                          workers=args.workers, seed=args.seed, resume=args.resume, auto_batch=args.auto_batch,
                          loss=args.loss, class_weights=args.class_weights, border_weight=args.border_weight,
                          border_sigma=args.border_sigma)

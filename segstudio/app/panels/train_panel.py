@@ -44,7 +44,7 @@ def _fmt_time(seconds: float) -> str:
 
 
 PHASE_NAMES = {"incumbent": "scoring the model in use", "validating": "validating", "crf": "fitting the CRF",
-               "statistics": "BatchNorm statistics"}
+               "statistics": "BatchNorm statistics", "blend": "blending weights"}
 
 
 class TrainPanel(QWidget):

@@ -25,6 +25,7 @@ import torch
 from segstudio.errors import TrainingError
 from segstudio.ml.training import checkpoint as ck
 from segstudio.ml.training.autofit import RECHECK_AFTER
+from segstudio.ml.training.blend import blend_for_run, start_state
 from segstudio.ml.training import distributed as D
 from segstudio.ml.training.hooks import CheckpointInfo, EpochInfo, Hook, IterationInfo, PhaseInfo, TrainResult
 from segstudio.ml.training.loss_setup import setup_loss
@@ -69,6 +70,8 @@ class TrainConfig:
     border_sigma: float = 5.0
     fit_crf: bool = True               # semantic: fit the dense CRF to the best checkpoint at the end
     crf_fit_seconds: float | None = None  # time box of that search (default: see crf_step.py; 0 = off)
+    blend: bool = True                 # started from a checkpoint of the same classes: keep the best blend
+                                       # of its weights and the trained ones on the validation images (blend.py)
 
     def to_json(self) -> dict:
         d = asdict(self)
@@ -145,6 +148,7 @@ class Trainer:
         self.loss = setup_loss(cfg, self.data, tm, self.message)
         if self.loss.criterion is not None:
             self.loss.criterion.to(self.device)
+        self.start_state = start_state(tm.model, cfg.weights) if cfg.blend and tm.task == "semantic" else None
         self.model = tm.model.to(self.device)
         self.model_plain = self.model
         self._auto_size()
@@ -345,6 +349,8 @@ class Trainer:
             best_path = self._end_epoch(mean_loss) or best_path
             last_path = self._save_last(self.epoch)
         if not self.cancelled:
+            self._blend()
+        if not self.cancelled:
             self._fit_crf()
         result = TrainResult(self.epoch, self.iteration, self.best_score,
                              str(self.out / "best.pt") if (self.out / "best.pt").exists() else best_path,
@@ -392,6 +398,14 @@ class Trainer:
         res = E.evaluate_instance(model, self.val_set, self._gt_coco, self.device, self.amp,
                                   self.ctx.rank, self.ctx.world, gate)
         return res, res["segm_ap"]
+
+    def _blend(self) -> None:
+        """Warm-started semantic runs: the best blend of the starting and trained weights (blend.py)."""
+        card = blend_for_run(self)
+        if card is not None and self.ctx.is_main:  # a better checkpoint under the same name
+            self._emit("on_checkpoint", CheckpointInfo(str(self.out / "best.pt"), card["version"],
+                                                       card.get("epoch", self.epoch) - 1, card["iteration"],
+                                                       card.get("best_score"), True))
 
     def _fit_crf(self) -> None:
         """Semantic runs: fit the dense CRF to the best checkpoint (crf_step.py); its card is republished."""
