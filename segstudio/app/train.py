@@ -16,6 +16,11 @@ signals:
 (the window saves the open image there, so training sees the latest edits).
 ``model_in_use`` (optional callable) returns {"model", "weights"} of the model the
 predictor uses now: the run scores it on its validation images before training.
+When those weights are a checkpoint file the panel offers "model in use" as the
+starting weights (``model_choice_changed``; the window calls it when the Model
+panel's choice changes), and after a run's checkpoint is put in use the next run
+continues from it, as the loop does: that run ends by blending its starting and
+trained weights (``ml.training.blend``).
 The job runs in a child process (``mode="process"``, see ``TrainWorker``).
 """
 
@@ -27,6 +32,7 @@ from typing import Callable
 from PySide6.QtCore import QObject, Signal, Slot
 
 from segstudio.app.handover import HandOver
+from segstudio.app.panels.train_panel import IN_USE
 from segstudio.app.train_worker import TrainWorker
 from segstudio.app.wording import in_tab_words
 
@@ -82,6 +88,16 @@ class TrainController(QObject):
             self._on_failed(str(e))
             return False
         config.update(config_overrides or {})
+        if config.get("weights") == IN_USE:
+            in_use = self.model_in_use() if self.model_in_use is not None else None
+            if not in_use or not _is_checkpoint(in_use.get("weights")):
+                self._on_failed("no fine-tuned model is in use: choose its checkpoint in the Model panel, or "
+                                "start from the default weights")
+                return False
+            from segstudio.ml.registry import get_card
+
+            config.update(model=in_use["model"], weights=in_use["weights"])
+            spec["task"] = get_card(in_use["model"]).task
         self.panel.clear_results()
         self.panel.hide_offer()
         self.last_error = None
@@ -119,6 +135,12 @@ class TrainController(QObject):
         self.worker.cancel()
         return self.worker.wait(timeout_ms)
 
+    @Slot()
+    def model_choice_changed(self, select: bool = False) -> None:
+        """Offer "model in use" as the starting weights while it is a checkpoint file."""
+        in_use = self.model_in_use() if self.model_in_use is not None else None
+        self.panel.offer_model_in_use(bool(in_use) and _is_checkpoint(in_use.get("weights")), select)
+
     # -- worker events (GUI thread) -------------------------------------------------------
     def _on_incumbent(self, scored: dict) -> None:
         self.panel.show_status(self.handover.set_incumbent(scored))
@@ -132,6 +154,7 @@ class TrainController(QObject):
             self.offered = None
             self.panel.hide_offer()
             self.checkpoint_published.emit(info.path, info.version)
+            self.model_choice_changed(select=True)   # the next run continues from it
         else:
             self.offered = info
             self.panel.show_offer(verdict.text)
@@ -146,6 +169,7 @@ class TrainController(QObject):
         self.panel.hide_offer()
         self.message.emit(f"{info.version} is now in use, as asked")
         self.checkpoint_published.emit(info.path, info.version)
+        self.model_choice_changed(select=True)
 
     def _on_phase(self, info) -> None:
         self.panel.show_phase(dataclasses.replace(info, text=in_tab_words(info.text)))
@@ -176,3 +200,8 @@ class TrainController(QObject):
         self.panel.set_running(False)
         self.training_finished.emit(state)
 
+
+def _is_checkpoint(weights) -> bool:
+    from pathlib import Path
+
+    return isinstance(weights, str) and weights not in ("default", "none") and Path(weights).is_file()

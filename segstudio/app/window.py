@@ -201,6 +201,8 @@ class MainWindow(QMainWindow):
         self.io.failed.connect(lambda msg: self.show_error("Import/export failed", msg))
         self.io.imported.connect(self.open_path)
         self.training.checkpoint_published.connect(self._use_checkpoint)
+        self.model.choice_changed.connect(self.training.model_choice_changed)
+        self.training.model_choice_changed()   # a restored choice may already be a checkpoint
         self.training.message.connect(lambda text: self.status.showMessage(text, 5000))
         self.training.error.connect(lambda msg: self.show_error("Training", msg))
         self.sam.changed.connect(self.canvas.update)

@@ -176,3 +176,46 @@ def test_a_project_with_nothing_reviewed_is_explained_with_the_apps_own_action(t
         open_data(DataSpec(tmp_path / "proj"))
     out = in_tab_words(str(err.value))
     assert "--" not in out and "Mark reviewed" in out and "no image is edited or reviewed" in out
+
+
+def test_the_next_run_continues_from_the_model_in_use_and_blends_with_it(qtbot, incumbent, tmp_path):
+    """The loop in the app: once a fine-tuned checkpoint is in use, the Train tab offers it as the
+    starting weights, chooses it after a run's checkpoint is put in use, and the run that starts
+    from it ends by scoring blends of it and the trained weights."""
+    from segstudio.app.panels.train_panel import IN_USE
+    from segstudio.ml.training.checkpoint import load_checkpoint
+
+    root, data, ckpt = incumbent
+    in_use = {"model": ARCH, "weights": "default"}
+    panel = TrainPanel()
+    qtbot.addWidget(panel)
+    ctl = TrainController(panel, model_in_use=lambda: dict(in_use), mode="thread")
+    items = lambda: [panel.weights.itemText(i) for i in range(panel.weights.count())]  # noqa: E731
+    ctl.model_choice_changed()
+    assert IN_USE not in items()                     # the published weights are not a fine-tuned model
+    panel.weights.setCurrentText(IN_USE)             # typed anyway: refused with what to do
+    panel.set_project(None)
+    panel.data_path.setText(str(root / "data" / "images"))
+    assert not ctl.start() and "no fine-tuned model is in use" in ctl.last_error
+
+    in_use["weights"] = str(ckpt)
+    ctl._on_checkpoint(CheckpointInfo(str(ckpt), "ft-e2", 1, 4, 0.5))   # a run's checkpoint goes in use
+    assert IN_USE in items() and panel.weights_choice() == IN_USE
+    panel.masks_path.setText(str(root / "data" / "masks"))
+    panel.labels_path.setText(str(root / "data" / "labels.txt"))
+    panel.void_ids.setText("3")
+    panel.epochs.setValue(1)
+    panel.auto_size.setChecked(False)
+    panel.batch.setValue(2)
+    panel.crop.setValue(32)
+    panel.out_path.setText(str(tmp_path / "next"))
+    with qtbot.waitSignal(ctl.training_finished, timeout=120_000) as finished:
+        assert ctl.start({"device": "cpu", "seed": 1, "crf_fit_seconds": 0})
+    assert finished.args == ["done"], ctl.last_error
+    card = load_checkpoint(tmp_path / "next" / "best.pt")["card"]
+    assert card["blend"]["start"] == str(ckpt) and set(card["blend"]["alphas"]) == {"0.25", "0.5", "0.75", "1"}
+    assert card["base_weights"] == str(ckpt)
+
+    in_use["weights"] = "none"                       # the Model panel moved away from the checkpoint
+    ctl.model_choice_changed()
+    assert IN_USE not in items() and panel.weights_choice() == "default"

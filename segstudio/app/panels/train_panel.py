@@ -43,6 +43,8 @@ def _fmt_time(seconds: float) -> str:
         else f"{seconds // 60}:{seconds % 60:02d}"
 
 
+IN_USE = "model in use"   # the weights choice that continues from the fine-tuned model the app predicts with
+
 PHASE_NAMES = {"incumbent": "scoring the model in use", "validating": "validating", "crf": "fitting the CRF",
                "statistics": "BatchNorm statistics", "blend": "blending weights"}
 
@@ -220,7 +222,7 @@ class TrainPanel(QWidget):
             raise ValueError("void ids must be in 0..255")
         spec = {"path": data, "task": task, "masks": self.masks_path.text().strip() or None,
                 "labels": self.labels_path.text().strip() or None, "void_ids": void}
-        config = {"model": model, "out": out, "weights": self.weights.currentText().strip() or "default",
+        config = {"model": model, "out": out, "weights": self.weights_choice(),
                   "epochs": self.epochs.value() if self.by_epochs.isChecked() else None,
                   "max_minutes": self.minutes.value() if self.by_minutes.isChecked() else None,
                   "batch_size": None if self.auto_size.isChecked() else self.batch.value(),
@@ -363,6 +365,23 @@ class TrainPanel(QWidget):
             path = QFileDialog.getExistingDirectory(self, "Folder", edit.text())
         if path:
             edit.setText(path)
+
+    def offer_model_in_use(self, available: bool, select: bool = False) -> None:
+        """Offer (or withdraw) "model in use" among the weights; ``select`` chooses it.  Withdrawn
+        while chosen, the choice falls back to "default"."""
+        i = self.weights.findText(IN_USE)
+        if available and i < 0:
+            self.weights.insertItem(2, IN_USE)
+        elif not available and i >= 0:
+            chosen = self.weights.currentText() == IN_USE
+            self.weights.removeItem(i)
+            if chosen:
+                self.weights.setCurrentText("default")
+        if available and select:
+            self.weights.setCurrentText(IN_USE)
+
+    def weights_choice(self) -> str:
+        return self.weights.currentText().strip() or "default"
 
     def _browse_weights(self) -> None:
         path, _ = QFileDialog.getOpenFileName(self, "Checkpoint", "", "Checkpoints (*.pt *.pth);;All (*)")
