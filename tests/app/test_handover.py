@@ -94,6 +94,20 @@ def incumbent(tmp_path_factory):
     return root, data, root / "first" / "best.pt"
 
 
+def _fill_form(panel, data, out) -> None:
+    """A one-epoch run on the image + mask folders in ``data``, into ``out``."""
+    panel.set_project(None)
+    panel.data_path.setText(str(data / "images"))
+    panel.masks_path.setText(str(data / "masks"))
+    panel.labels_path.setText(str(data / "labels.txt"))
+    panel.void_ids.setText("3")
+    panel.epochs.setValue(1)
+    panel.auto_size.setChecked(False)
+    panel.batch.setValue(2)
+    panel.crop.setValue(32)
+    panel.out_path.setText(str(out))
+
+
 def test_a_run_scores_the_model_in_use_shows_progress_from_the_start_and_logs_metrics(qtbot, incumbent):
     from segstudio.ml.model_cache import ModelCache
     from segstudio.ml.pipeline import open_pipeline
@@ -103,17 +117,8 @@ def test_a_run_scores_the_model_in_use_shows_progress_from_the_start_and_logs_me
     panel = TrainPanel()
     qtbot.addWidget(panel)
     ctl = TrainController(panel, model_in_use=lambda: {"model": ARCH, "weights": str(ckpt)}, mode="thread")
-    panel.set_project(None)
-    panel.data_path.setText(str(root / "data" / "images"))
-    panel.masks_path.setText(str(root / "data" / "masks"))
-    panel.labels_path.setText(str(root / "data" / "labels.txt"))
-    panel.void_ids.setText("3")
+    _fill_form(panel, root / "data", root / "second")
     panel.weights.setCurrentText("none")
-    panel.epochs.setValue(1)
-    panel.auto_size.setChecked(False)
-    panel.batch.setValue(2)
-    panel.crop.setValue(32)
-    panel.out_path.setText(str(root / "second"))
     phases, scored = [], []
     with qtbot.waitSignal(ctl.training_finished, timeout=120_000) as finished:
         assert ctl.start({"device": "cpu", "seed": 1, "crf_fit_seconds": 0})
@@ -194,21 +199,13 @@ def test_the_next_run_continues_from_the_model_in_use_and_blends_with_it(qtbot, 
     ctl.model_choice_changed()
     assert IN_USE not in items()                     # the published weights are not a fine-tuned model
     panel.weights.setCurrentText(IN_USE)             # typed anyway: refused with what to do
-    panel.set_project(None)
-    panel.data_path.setText(str(root / "data" / "images"))
+    _fill_form(panel, root / "data", tmp_path / "next")
     assert not ctl.start() and "no fine-tuned model is in use" in ctl.last_error
 
     in_use["weights"] = str(ckpt)
     ctl._on_checkpoint(CheckpointInfo(str(ckpt), "ft-e2", 1, 4, 0.5))   # a run's checkpoint goes in use
     assert IN_USE in items() and panel.weights_choice() == IN_USE
-    panel.masks_path.setText(str(root / "data" / "masks"))
-    panel.labels_path.setText(str(root / "data" / "labels.txt"))
-    panel.void_ids.setText("3")
-    panel.epochs.setValue(1)
-    panel.auto_size.setChecked(False)
-    panel.batch.setValue(2)
-    panel.crop.setValue(32)
-    panel.out_path.setText(str(tmp_path / "next"))
+    _fill_form(panel, root / "data", tmp_path / "next")
     with qtbot.waitSignal(ctl.training_finished, timeout=120_000) as finished:
         assert ctl.start({"device": "cpu", "seed": 1, "crf_fit_seconds": 0})
     assert finished.args == ["done"], ctl.last_error
