@@ -48,7 +48,9 @@ class Recorder(Hook):
 def test_start_state_only_for_a_checkpoint_of_the_same_classes(first_run):
     labels = LabelSet(["background", "square", "disc"])
     tm = build_train_model(ARCH, str(first_run), labels)
-    state = B.start_state(tm.model, str(first_run))
+    saved_state, card = B.start_checkpoint(str(first_run))
+    assert card["architecture"] == ARCH
+    state = B.start_state(tm.model, saved_state)
     saved = load_checkpoint(first_run)["model"]
     weights = [k for k, v in saved.items() if v.is_floating_point()]   # (counters are not loaded)
     assert state is not None and state.keys() == saved.keys() and len(weights) > 100
@@ -58,9 +60,10 @@ def test_start_state_only_for_a_checkpoint_of_the_same_classes(first_run):
     assert all(torch.equal(state[k], saved[k]) for k in weights)
 
     other = build_train_model(ARCH, str(first_run), LabelSet(["background", "square", "disc", "ring"]))
-    assert B.start_state(other.model, str(first_run)) is None          # heads replaced: no blend
+    assert B.start_state(other.model, saved_state) is None             # heads replaced: no blend
     fresh = build_train_model(ARCH, "none", labels)
-    assert B.start_state(fresh.model, "none") is None
+    assert B.start_checkpoint("none") == (None, None) and B.start_checkpoint("default") == (None, None)
+    assert B.start_state(fresh.model, None) is None
 
 
 def test_blend_states_interpolates_floats_and_keeps_the_trained_counters():
@@ -133,3 +136,27 @@ def test_no_blend_when_none_beats_the_trained_weights_or_when_switched_off(folde
     rec = Recorder()                                # from random weights there is nothing to blend with
     Trainer(_config(tmp_path / "c", epochs=1, fit_crf=False), _data(folders), [rec]).fit()
     assert "blend" not in load_checkpoint(tmp_path / "c" / "best.pt")["card"]
+
+
+def test_a_run_from_a_checkpoint_keeps_the_sizes_its_card_records(folders, first_run, tmp_path):
+    """Auto sizes continue at the scale the starting model learned (its crop, batch, base and
+    working size), so the blends and the hand-over compare models at one size; given sizes win."""
+    from segstudio.ml.training.autofit import start_sizes
+
+    card = load_checkpoint(first_run)["card"]
+    assert start_sizes(card) == {"crop": 48, "batch_size": 2, "base_size": 52, "eval_size": 65}
+    assert start_sizes({"training": {"crop": "x", "batch_size": True}, "usage": None}) == {}
+    rec = Recorder()
+    trainer = Trainer(_config(tmp_path / "a", weights=str(first_run), epochs=1, fit_crf=False, crop=None,
+                              batch_size=None), _data(folders), [rec])
+    trainer.fit()
+    assert (trainer.config.crop, trainer.batch_size, trainer.base_size, trainer.working_size) == (48, 2, 52, 65)
+    assert trainer.sizing.inherited == ("crop", "batch_size", "base_size", "eval_size")
+    assert not trainer.sizing.chosen
+    assert any(m.startswith("kept crop 48 px, batch 2, base size 52 px, working size 65 px from the starting "
+                            "checkpoint") for m in rec.messages)
+    given = Trainer(_config(tmp_path / "b", weights=str(first_run), epochs=1, fit_crf=False, crop=32,
+                            batch_size=None), _data(folders))
+    given.fit()
+    assert (given.config.crop, given.batch_size, given.base_size) == (32, 2, 52)
+    assert given.sizing.inherited == ("batch_size", "base_size", "eval_size")

@@ -59,16 +59,22 @@ class SizeChoice:
     step_seconds: float | None = None      # estimated seconds per step at the chosen size
     steps: int | None = None               # estimated steps in the budget
     candidates: tuple[int, ...] = CROPS    # the crops that were considered
+    inherited: tuple[str, ...] = ()        # the fields taken from the starting checkpoint's card
 
     def summary(self) -> str:
-        if not self.chosen:
+        if not self.chosen and not self.inherited:
             return ""
         names = {"crop": f"crop {self.crop} px", "batch_size": f"batch {self.batch_size}",
                  "base_size": f"base size {self.base_size} px", "eval_size": f"working size {self.eval_size} px"}
-        head = "chose " + ", ".join(names[c] for c in ("crop", "batch_size", "base_size", "eval_size")
-                                    if c in self.chosen)
-        return head + ": " + "; ".join(self.reasons) + \
-            ". Give --crop / --batch-size / --base-size / --eval-size to choose yourself"
+        order = ("crop", "batch_size", "base_size", "eval_size")
+        parts = []
+        if self.inherited:
+            parts.append("kept " + ", ".join(names[c] for c in order if c in self.inherited) + " from the starting "
+                         "checkpoint (it goes on learning at the scale it was trained and predicts at)")
+        if self.chosen:
+            parts.append("chose " + ", ".join(names[c] for c in order if c in self.chosen) + ": "
+                         + "; ".join(self.reasons))
+        return "; ".join(parts) + ". Give --crop / --batch-size / --base-size / --eval-size to choose yourself"
 
 
 @dataclass
@@ -254,18 +260,38 @@ def auto_size(trainer) -> SizeChoice | None:
         return None
     given = {n: getattr(cfg, n) for n in SIZE_FIELDS}
     previous = getattr(trainer, "_resume_sizes", None) or {}
+    inherited = []
+    if not previous:  # a run that continues from a checkpoint keeps the scale it learned at
+        previous = start_sizes(getattr(trainer, "start_card", None))
+        inherited = [n for n in SIZE_FIELDS if given[n] is None and previous.get(n)]
     for n in SIZE_FIELDS:  # a resumed run keeps its sizes unless told otherwise
         if given[n] is None and previous.get(n):
             setattr(cfg, n, int(previous[n]))
     if cfg.crop is not None and cfg.batch_size is not None:
-        return None
-    probe = _agree(probe_step(trainer.model, trainer.device, len(trainer.tm.labels)), trainer.ctx)
-    choice = choose_sizes(probe, trainer.device.type, budget_minutes=cfg.max_minutes, epochs=cfg.epochs,
-                          train_images=len(trainer.data.train), image_sizes=_image_sizes(trainer.data.train),
-                          crop=cfg.crop, batch_size=cfg.batch_size, base_size=cfg.base_size,
-                          eval_size=cfg.eval_size)
-    cfg.crop, cfg.batch_size = choice.crop, choice.batch_size
+        if not inherited:
+            return None
+        base = cfg.base_size or default_base_size(cfg.crop)
+        choice = SizeChoice(cfg.crop, cfg.batch_size, base, cfg.eval_size or default_working_size(base), ())
+    else:
+        probe = _agree(probe_step(trainer.model, trainer.device, len(trainer.tm.labels)), trainer.ctx)
+        choice = choose_sizes(probe, trainer.device.type, budget_minutes=cfg.max_minutes, epochs=cfg.epochs,
+                              train_images=len(trainer.data.train), image_sizes=_image_sizes(trainer.data.train),
+                              crop=cfg.crop, batch_size=cfg.batch_size, base_size=cfg.base_size,
+                              eval_size=cfg.eval_size)
+        cfg.crop, cfg.batch_size = choice.crop, choice.batch_size
+    choice.inherited = tuple(inherited)
     return choice
+
+
+def start_sizes(card: dict | None) -> dict:
+    """The training sizes a segstudio checkpoint's card records (crop, batch, base and working size)."""
+    if not isinstance(card, dict):
+        return {}
+    training = card.get("training") if isinstance(card.get("training"), dict) else {}
+    usage = card.get("usage") if isinstance(card.get("usage"), dict) else {}
+    out = {n: training.get(n) for n in ("crop", "batch_size", "base_size")}
+    out["eval_size"] = usage.get("working_size") or training.get("eval_size")
+    return {n: int(v) for n, v in out.items() if isinstance(v, (int, float)) and not isinstance(v, bool) and v > 0}
 
 
 RECHECK_AFTER = 6   # training steps timed (after the first) before the crop is checked against them
