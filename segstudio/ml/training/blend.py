@@ -96,7 +96,7 @@ def blend_for_run(trainer) -> dict | None:
     model = trainer.model_plain
     n_val = len(trainer.data.val)
     scores: dict[float, float] = {1.0: float(trainer.best_score)}
-    states: dict[float, tuple] = {}
+    top = None   # (score, alpha, state, metrics) of the best blend so far
     try:
         for k, alpha in enumerate(ALPHAS):
             if trainer.cancelled:
@@ -105,14 +105,15 @@ def blend_for_run(trainer) -> dict | None:
 
             def progress(done: int, total: int, k=k, alpha=alpha) -> None:
                 trainer.phase("blend", k * total + done, len(ALPHAS) * total,
-                              f"blending the starting and trained weights: {alpha:.2f} of the trained "
-                              f"({k + 1}/{len(ALPHAS)}), validating on {n_val} image{'s' if n_val != 1 else ''}")
+                              f"blend {k + 1} of {len(ALPHAS)} ({alpha:.2f} trained + {1 - alpha:.2f} starting "
+                              f"weights): validating on {n_val} image{'s' if n_val != 1 else ''}")
 
             model.load_state_dict({key: v.to(trainer.device) for key, v in state.items()})
-            m = _validate(model, trainer.tm, trainer.val_set, trainer.device, trainer.working_size,
-                                  trainer.amp, trainer.ctx.rank, trainer.ctx.world, progress=progress)
+            m = _validate(model, trainer.tm, trainer.val_set, trainer.device, trainer.working_size, trainer.amp,
+                          trainer.ctx.rank, trainer.ctx.world, progress=progress)
             scores[alpha] = float(m.miou or 0.0)
-            states[alpha] = (state, m)
+            if top is None or scores[alpha] >= top[0]:
+                top = (scores[alpha], alpha, state, m)
     finally:
         model.load_state_dict({key: v.to(trainer.device) for key, v in trained.items()})
     chosen = max(scores, key=lambda a: (scores[a], a))
@@ -124,7 +125,7 @@ def blend_for_run(trainer) -> dict | None:
                         f"{scores[1.0] * 100:.1f} mIoU): kept")
         card = dict(ckpt["card"], blend=entry)
     else:
-        state, metrics = states[chosen]
+        _, _, state, metrics = top
         trainer.best_score = score = scores[chosen]
         old = ckpt["card"]
         validation = dict((old.get("usage") or {}).get("validation") or {}, score=score)
