@@ -99,3 +99,20 @@ def test_ctrl_c_cancels_at_a_batch_boundary_and_saves_last(tmp_path):
     assert "cancelled:" in stdout and "cancelling at the end of this batch" in stderr
     last = load_checkpoint(out / "last.pt")
     assert 2 <= last["iteration"] < 1000 and "optimizer" in last
+
+
+def test_finetune_from_a_checkpoint_keeps_its_sizes_and_blends_unless_told_not_to(tmp_path, capsys):
+    images, masks, labels = make_mask_folders(tmp_path / "data", n=6)
+    data = [str(images), "--masks", str(masks), "--labels", str(labels), "--void", "3", "--epochs", "1",
+            "--val-fraction", "0.34", "--workers", "0", "--device", "cpu"]
+    assert main(["finetune", *data, "--out", str(tmp_path / "a")] + ARGS) == 0
+    first = str(tmp_path / "a" / "best.pt")
+    capsys.readouterr()
+    assert main(["finetune", *data, "--weights", first, "--out", str(tmp_path / "b")]) == 0
+    text = capsys.readouterr().out
+    assert "kept crop 48 px, batch 2" in text and "from the starting checkpoint" in text
+    card = json.loads((tmp_path / "b" / "best.json").read_text("utf-8"))
+    assert card["blend"]["start"] == first and card["training"]["crop"] == 48
+    assert ("blended" in text) == (card["blend"]["chosen"] != 1.0)
+    assert main(["finetune", *data, "--weights", first, "--no-blend", "--out", str(tmp_path / "c")]) == 0
+    assert "blend" not in json.loads((tmp_path / "c" / "best.json").read_text("utf-8"))
