@@ -191,7 +191,7 @@ class TrainController(QObject):
             self.worker.wait()
         self.panel.show_finished(state)
         if state == "done" and result is not None:
-            text = f"done: {result.epochs_done} epochs, {result.iterations} iterations"
+            text = f"done: {result.counts()}"
             if self.offered is not None:
                 text += f"; {self.offered.version} was kept out (it scored below the model in use)"
             self.panel.show_status(text)

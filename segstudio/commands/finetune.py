@@ -220,6 +220,6 @@ def run(args: argparse.Namespace) -> int:
     if ctx.is_main:
         score = "-" if result.best_score is None else f"{100 * result.best_score:.2f}"
         state = "cancelled" if result.cancelled else "done"
-        print(f"{state}: {result.epochs_done} epochs, {result.iterations} iterations; best {trainer.score_name} "
+        print(f"{state}: {result.counts()}; best {trainer.score_name} "
               f"{score}; best checkpoint {result.best_path}; resume from {result.last_path}")
     return 130 if result.cancelled else 0  # a cancelled run is not a finished one (130: ended by Ctrl-C)

@@ -209,6 +209,7 @@ def test_the_next_run_continues_from_the_model_in_use_and_blends_with_it(qtbot, 
     with qtbot.waitSignal(ctl.training_finished, timeout=120_000) as finished:
         assert ctl.start({"device": "cpu", "seed": 1, "crf_fit_seconds": 0})
     assert finished.args == ["done"], ctl.last_error
+    assert panel.status_text().startswith("done: 1 epoch, 2 iterations")   # not "1 epochs"
     card = load_checkpoint(tmp_path / "next" / "best.pt")["card"]
     assert card["blend"]["start"] == str(ckpt) and set(card["blend"]["alphas"]) == {"0.25", "0.5", "0.75", "1"}
     assert card["base_weights"] == str(ckpt)

@@ -70,6 +70,11 @@ class TrainResult:
     def to_json(self) -> dict:
         return asdict(self)
 
+    def counts(self) -> str:
+        """"2 epochs, 1 iteration": what the run did, in words."""
+        e, i = self.epochs_done, self.iterations
+        return f"{e} epoch{'s' if e != 1 else ''}, {i} iteration{'s' if i != 1 else ''}"
+
 
 class Hook:
     def on_start(self, trainer) -> None: ...
