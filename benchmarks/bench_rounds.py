@@ -224,8 +224,9 @@ class Loop:
                                              memory=result.memory(), num_classes=self.n))
         return efforts
 
-    def uncertainties(self, pipeline, keys: list[str]) -> dict[str, float]:
-        return {k: self.predict(pipeline, self.data.train, k)[2].memory().mean_uncertainty() for k in keys}
+    def memories(self, pipeline, keys: list[str]) -> dict:
+        """The prediction memory of each of ``keys`` (their uncertainty and what the model sees where)."""
+        return {k: self.predict(pipeline, self.data.train, k)[2].memory() for k in keys}
 
 
 def run_arm(loop: Loop, arm: str, shared: dict, log) -> list[dict]:
@@ -251,8 +252,9 @@ def run_arm(loop: Loop, arm: str, shared: dict, log) -> list[dict]:
             picked = pick_random(unlabelled, a.batch, rng)
         else:
             pool = pick_random(unlabelled, a.pool, rng) if a.pool else unlabelled
-            scores = loop.uncertainties(pipeline, pool)
-            picked = pick_uncertain(scores, a.batch)
+            memories = loop.memories(pipeline, pool)
+            scores = {k: m.mean_uncertainty() for k, m in memories.items()}
+            picked = pick_uncertain(memories if a.diverse else scores, a.batch)
             pool_info = {"images": len(pool), "mean_uncertainty": float(np.mean(list(scores.values()))),
                          "picked_mean_uncertainty": float(np.mean([scores[k] for k in picked]))}
         t_pick = time.perf_counter()
@@ -379,6 +381,9 @@ def main() -> int:
                     "previous round's model (default: the trainer's, 0.01, as for round 0)")
     ap.add_argument("--no-blend", action="store_true", help="keep each fine-tune's trained weights: do not try "
                     "blends with the weights it started from (the trainer's default, training/blend.py)")
+    ap.add_argument("--plain-uncertainty", dest="diverse", action="store_false",
+                    help="uncertainty arm: the 10 most uncertain images, near-duplicates and all (default: among "
+                    "the 30 most uncertain, near-duplicates give way: ml.rounds.pick_diverse)")
     ap.add_argument("--crop", type=int, default=128)
     ap.add_argument("--batch-size", type=int, default=8)
     ap.add_argument("--arms", default=",".join(ARMS))

@@ -28,6 +28,31 @@ def test_uncertainty_picks_the_least_sure_first_ties_in_key_order_labelled_left_
     assert pick_uncertain({"x": 0.2, "y": 0.9}, 1) == ["y"]   # scores already computed
 
 
+def scene(p_top: float, top: int, shape=(8, 10)) -> PredictionMemory:
+    """Class ``top`` at ``p_top`` on the left half, class 2 on the right: a 'scene' per ``top``."""
+    probs = np.full((3,) + shape, (1 - p_top) / 2, np.float32)
+    probs[top, :, : shape[1] // 2] = p_top
+    probs[2, :, shape[1] // 2:] = p_top
+    probs[top, :, shape[1] // 2:] = (1 - p_top) / 2
+    return PredictionMemory.from_probabilities(probs, np.arange(3), shape)
+
+
+def test_uncertainty_picks_give_way_to_another_scene_over_near_duplicates():
+    """Three frames of one scene are the most uncertain; a frame of another scene a little less so
+    is picked second: ten neighbouring frames teach the model one scene."""
+    memories = {"f1": scene(0.40, 0), "f2": scene(0.41, 0), "f3": scene(0.42, 0), "g1": scene(0.45, 1),
+                "h1": scene(0.95, 1)}
+    plain = sorted(memories, key=lambda k: -memories[k].mean_uncertainty())
+    assert plain[:4] == ["f1", "f2", "f3", "g1"]
+    assert pick_uncertain(memories, 2) == ["f1", "g1"]
+    assert pick_uncertain(memories, 3) == ["f1", "g1", "f2"]
+    # only among the 3k most uncertain: h1 (another scene, but sure) is not picked for k = 1
+    assert pick_uncertain(memories, 1) == ["f1"]
+    # scores alone (no predictions): the plain ranking
+    scores = {k: m.mean_uncertainty() for k, m in memories.items()}
+    assert pick_uncertain(scores, 2) == ["f1", "f2"]
+
+
 def test_random_picks_are_seeded_distinct_and_never_labelled():
     keys = [f"k{i:02d}" for i in range(30)]
     one = pick_random(keys, 10, np.random.default_rng(3), exclude=keys[:5])

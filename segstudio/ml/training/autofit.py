@@ -210,7 +210,7 @@ def choose_sizes(probe: Probe, device_type: str, *, budget_minutes: float | None
     base = base_size if base_size is not None else default_base_size(pick)
     work = eval_size if eval_size is not None else default_working_size(base)
     if "base_size" in chosen or "eval_size" in chosen:
-        reasons.append(f"base size = crop × 520/480 and validation at 1.25 × base, the size predict will use")
+        reasons.append("base size = crop × 520/480 and validation at 1.25 × base, the size predict will use")
     return SizeChoice(pick, batch, base, work, tuple(chosen), reasons, est, steps, tuple(candidates))
 
 
