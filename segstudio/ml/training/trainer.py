@@ -148,7 +148,7 @@ class Trainer:
         self.loss = setup_loss(cfg, self.data, tm, self.message)
         if self.loss.criterion is not None:
             self.loss.criterion.to(self.device)
-        saved, self.start_card = start_checkpoint(cfg.weights)
+        saved, self.start_card = start_checkpoint(cfg.weights) if tm.task == "semantic" else (None, None)
         self.start_state = start_state(tm.model, saved) if cfg.blend and tm.task == "semantic" else None
         del saved
         self.model = tm.model.to(self.device)
