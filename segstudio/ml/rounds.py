@@ -97,12 +97,12 @@ def pick_diverse(scores: Mapping[str, float], layouts: Mapping[str, np.ndarray],
 
     Neighbouring frames of a video are all uncertain for the same reason; ten of them teach the
     model one scene.  A threshold-free trade (maximal marginal relevance as a product)."""
-    order = sorted(scores, key=lambda key: (-scores[key], key))
-    pool = order[:max(0, int(k)) * DIVERSE_POOL]
+    pool = sorted(scores, key=lambda key: (-scores[key], key))[:max(0, int(k)) * DIVERSE_POOL]
+    rank = {key: i for i, key in enumerate(pool)}
     picked: list[str] = []
     nearest = {key: 0.0 for key in pool}   # largest similarity to a picked image
     while pool and len(picked) < k:
-        best = max(pool, key=lambda key: (scores[key] * (1.0 - nearest[key]), -order.index(key)))
+        best = max(pool, key=lambda key: (scores[key] * (1.0 - nearest[key]), -rank[key]))
         picked.append(best)
         pool.remove(best)
         for key in pool:
@@ -118,7 +118,8 @@ def pick_uncertain(memories: Mapping[str, Any], k: int, exclude: Iterable[str] =
     kept = {key: m for key, m in memories.items() if key not in skip}
     scores = {key: float(m) if isinstance(m, (int, float)) else m.mean_uncertainty() for key, m in kept.items()}
     if kept and not any(isinstance(m, (int, float)) for m in kept.values()):
-        return pick_diverse(scores, {key: layout(m) for key, m in kept.items()}, k)
+        top = sorted(scores, key=lambda key: (-scores[key], key))[:max(0, int(k)) * DIVERSE_POOL]
+        return pick_diverse({key: scores[key] for key in top}, {key: layout(kept[key]) for key in top}, k)
     return sorted(scores, key=lambda key: (-scores[key], key))[:max(0, int(k))]
 
 

@@ -71,7 +71,7 @@ class TrainResult:
         return asdict(self)
 
     def counts(self) -> str:
-        """"2 epochs, 1 iteration": what the run did, in words."""
+        """What the run did, in words: "2 epochs, 1 iteration"."""
         e, i = self.epochs_done, self.iterations
         return f"{e} epoch{'s' if e != 1 else ''}, {i} iteration{'s' if i != 1 else ''}"
 
