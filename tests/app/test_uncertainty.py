@@ -65,27 +65,34 @@ def test_the_list_orders_by_uncertainty_and_u_goes_to_the_most_uncertain(window,
 
 
 def test_the_heat_map_is_a_layer_of_its_own(window, qtbot):
+    from PySide6.QtWidgets import QApplication
+
     win = window
     d = win.document
-    win.canvas.resize(320, 240)
+
+    def settled():   # the canvas as drawn once pending layout requests (the legend's) are done
+        QApplication.processEvents()
+        return win.canvas.grab().toImage()
+
+    settled()
     win.canvas.fit()
-    plain = win.canvas.grab().toImage()
+    plain = settled()
     assert win.status.heat_text() == ""                  # no legend while the heat map is off
     win.actions_by_name["show_uncertainty"].setChecked(True)
     assert "predict it to see" in win.status.currentMessage()
     assert win.status.heat_text() == "· no prediction yet"
-    assert win.canvas.grab().toImage() == plain          # nothing to show before a prediction
+    assert settled() == plain                            # nothing to show before a prediction
     overlay_before = win.canvas.overlay.buffer.copy()
     unsure = memory(0.3, size=d.doc.shape)               # nearly uniform: entropy ≈ 1, drawn red
     d.set_memory(d.key, unsure)
     assert win.canvas.has_heat()
     assert win.status.heat_text() == f"· this image {unsure.mean_uncertainty():.3f}"  # the legend's figure
-    hot = win.canvas.grab().toImage()
+    hot = settled()
     c = win.canvas
     x, y = int(c.offset.x() + 5 * c.scale), int(c.offset.y() + 5 * c.scale)
     before, after = plain.pixelColor(x, y), hot.pixelColor(x, y)
     assert after.red() > before.red() + 50 and after.blue() <= before.blue()
     win.actions_by_name["show_uncertainty"].setChecked(False)
-    assert win.canvas.grab().toImage() == plain          # off again: the classes layer alone
+    assert settled() == plain                            # off again: the classes layer alone
     assert win.status.heat_text() == ""
     assert np.array_equal(c.overlay.buffer, overlay_before)  # the heat map never touched the class overlay
