@@ -103,7 +103,8 @@ def test_the_best_blend_replaces_the_trained_weights_and_its_score_is_the_cards(
     blends = [p for p in rec.phases if p[0] == "blend"]     # 3 blends × 2 val images, counted from the start
     assert blends[0] == ("blend", 0, 6) and blends[-1] == ("blend", 6, 6)
     # the published weights are the blend of the start and what the run trained
-    trainer_trained = {k: v for k, v in trainer.model_plain.state_dict().items()}
+    trainer_trained = load_checkpoint(tmp_path / "run" / "last.pt")["model"]   # one epoch: best = last
+    assert all(torch.equal(v.cpu(), trainer_trained[k]) for k, v in trainer.model_plain.state_dict().items())
     for k, v in ckpt["model"].items():
         if v.is_floating_point():
             assert torch.allclose(v, torch.lerp(start[k], trainer_trained[k].cpu(), 0.5), atol=1e-6), k

@@ -94,6 +94,7 @@ def blend_for_run(trainer) -> dict | None:
     ckpt = ck.load_checkpoint(best)
     trained = ckpt["model"]
     model = trainer.model_plain
+    own = {key: v.detach().clone() for key, v in model.state_dict().items()}   # put back afterwards
     n_val = len(trainer.data.val)
     scores: dict[float, float] = {1.0: float(trainer.best_score)}
     top = None   # (score, alpha, state, metrics) of the best blend so far
@@ -114,8 +115,8 @@ def blend_for_run(trainer) -> dict | None:
             scores[alpha] = float(m.miou or 0.0)
             if top is None or scores[alpha] >= top[0]:
                 top = (scores[alpha], alpha, state, m)
-    finally:
-        model.load_state_dict({key: v.to(trainer.device) for key, v in trained.items()})
+    finally:  # the run's model stays what it trained (last.pt), whichever blend is published
+        model.load_state_dict(own)
     chosen = max(scores, key=lambda a: (scores[a], a))
     entry = {"alphas": {f"{a:g}": round(s, 6) for a, s in sorted(scores.items())}, "chosen": chosen,
              "start": str(cfg.weights)}
