@@ -25,7 +25,7 @@ round that do not train:
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
-from typing import Any, Iterable, Mapping, Sequence
+from typing import Any, Callable, Iterable, Mapping, Sequence
 
 import numpy as np
 
@@ -91,14 +91,16 @@ def layout(memory, shape: tuple[int, int] = LAYOUT) -> np.ndarray:
     return top[ys[:, None], xs[None, :]]
 
 
-def pick_diverse(scores: Mapping[str, float], layouts: Mapping[str, np.ndarray], k: int) -> list[str]:
+def pick_diverse(scores: Mapping[str, float], layout_of: Callable[[str], np.ndarray], k: int) -> list[str]:
     """``k`` of the ``DIVERSE_POOL × k`` highest ``scores``: the highest first, then each time the one
-    with the largest score × (1 − its largest share of layout cells equal to an image already picked).
+    with the largest score × (1 − its largest share of layout cells equal to an image already picked;
+    ``layout_of(key)``, asked for those images only).
 
     Neighbouring frames of a video are all uncertain for the same reason; ten of them teach the
     model one scene.  A threshold-free trade (maximal marginal relevance as a product)."""
     pool = sorted(scores, key=lambda key: (-scores[key], key))[:max(0, int(k)) * DIVERSE_POOL]
     rank = {key: i for i, key in enumerate(pool)}
+    layouts = {key: layout_of(key) for key in pool}
     picked: list[str] = []
     nearest = {key: 0.0 for key in pool}   # largest similarity to a picked image
     while pool and len(picked) < k:
@@ -118,8 +120,7 @@ def pick_uncertain(memories: Mapping[str, Any], k: int, exclude: Iterable[str] =
     kept = {key: m for key, m in memories.items() if key not in skip}
     scores = {key: float(m) if isinstance(m, (int, float)) else m.mean_uncertainty() for key, m in kept.items()}
     if kept and not any(isinstance(m, (int, float)) for m in kept.values()):
-        top = sorted(scores, key=lambda key: (-scores[key], key))[:max(0, int(k)) * DIVERSE_POOL]
-        return pick_diverse({key: scores[key] for key in top}, {key: layout(kept[key]) for key in top}, k)
+        return pick_diverse(scores, lambda key: layout(kept[key]), k)
     return sorted(scores, key=lambda key: (-scores[key], key))[:max(0, int(k))]
 
 

@@ -48,9 +48,9 @@ class Recorder(Hook):
 def test_start_state_only_for_a_checkpoint_of_the_same_classes(first_run):
     labels = LabelSet(["background", "square", "disc"])
     tm = build_train_model(ARCH, str(first_run), labels)
-    saved_state, card = B.start_checkpoint(str(first_run))
+    card = tm.checkpoint_card
     assert card["architecture"] == ARCH
-    state = B.start_state(tm.model, saved_state)
+    state = B.start_state(tm)
     saved = load_checkpoint(first_run)["model"]
     weights = [k for k, v in saved.items() if v.is_floating_point()]   # (counters are not loaded)
     assert state is not None and state.keys() == saved.keys() and len(weights) > 100
@@ -60,10 +60,10 @@ def test_start_state_only_for_a_checkpoint_of_the_same_classes(first_run):
     assert all(torch.equal(state[k], saved[k]) for k in weights)
 
     other = build_train_model(ARCH, str(first_run), LabelSet(["background", "square", "disc", "ring"]))
-    assert B.start_state(other.model, saved_state) is None             # heads replaced: no blend
+    assert B.start_state(other) is None                                # heads replaced: no blend
     fresh = build_train_model(ARCH, "none", labels)
-    assert B.start_checkpoint("none") == (None, None) and B.start_checkpoint("default") == (None, None)
-    assert B.start_state(fresh.model, None) is None
+    assert fresh.checkpoint_card is None and not fresh.replaced_heads
+    assert B.start_state(fresh) is None
 
 
 def test_blend_states_interpolates_floats_and_keeps_the_trained_counters():

@@ -35,28 +35,14 @@ import torch
 ALPHAS = (0.25, 0.5, 0.75)   # weights of the trained model tried between start (0) and trained (1)
 
 
-def start_checkpoint(weights: str) -> tuple[dict | None, dict | None]:
-    """(state dict, card) of the segstudio checkpoint a run starts from; (None, None) for the
-    default or random weights, or a file that is not a segstudio checkpoint."""
-    from segstudio.ml.weights import _is_path, read_checkpoint
+def start_state(tm) -> dict | None:
+    """A CPU copy of the starting weights of a ``TrainModel`` built from a checkpoint with every
+    weight kept; None for the default or random weights, or when the heads were replaced."""
+    from segstudio.ml.weights import _is_path
 
-    if not _is_path(weights):
-        return None, None
-    try:
-        return read_checkpoint(weights)
-    except Exception:  # the model was built from it, so this is not expected; blending is optional
-        return None, None
-
-
-def start_state(model: torch.nn.Module, saved: dict | None) -> dict | None:
-    """A CPU copy of ``model``'s weights when they are all the starting checkpoint's (``saved``,
-    same names and shapes); None otherwise (default or random weights, heads replaced)."""
-    if saved is None:
+    if not _is_path(tm.base_weights) or tm.replaced_heads:
         return None
-    own = model.state_dict()
-    if set(saved) != set(own) or any(tuple(saved[k].shape) != tuple(v.shape) for k, v in own.items()):
-        return None
-    return {k: v.detach().cpu().clone() for k, v in own.items()}
+    return {k: v.detach().cpu().clone() for k, v in tm.model.state_dict().items()}
 
 
 def blend_states(start: dict, trained: dict, alpha: float) -> dict:

@@ -25,6 +25,8 @@ class TrainModel:
     output_to_label: np.ndarray | None
     mean: tuple | None = None
     std: tuple | None = None
+    checkpoint_card: dict | None = None   # the card of the segstudio checkpoint it was built from
+    replaced_heads: bool = False          # the weights' heads were replaced (other classes)
 
 
 def build_train_model(architecture: str | None, weights: str, labels: LabelSet | None,
@@ -48,7 +50,7 @@ def build_train_model(architecture: str | None, weights: str, labels: LabelSet |
         freeze(model)
     prep = loaded.preprocessing
     return TrainModel(model, loaded.card.name, loaded.card.task, loaded.labels, str(weights), loaded.version,
-                      l2o, o2l, prep.mean, prep.std)
+                      l2o, o2l, prep.mean, prep.std, loaded.checkpoint_card, loaded.replaced_heads)
 
 
 def freeze(model: torch.nn.Module) -> None:

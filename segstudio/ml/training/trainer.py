@@ -25,7 +25,7 @@ import torch
 from segstudio.errors import TrainingError
 from segstudio.ml.training import checkpoint as ck
 from segstudio.ml.training.autofit import RECHECK_AFTER
-from segstudio.ml.training.blend import blend_for_run, start_checkpoint, start_state
+from segstudio.ml.training.blend import blend_for_run, start_state
 from segstudio.ml.training import distributed as D
 from segstudio.ml.training.hooks import CheckpointInfo, EpochInfo, Hook, IterationInfo, PhaseInfo, TrainResult
 from segstudio.ml.training.loss_setup import setup_loss
@@ -148,9 +148,9 @@ class Trainer:
         self.loss = setup_loss(cfg, self.data, tm, self.message)
         if self.loss.criterion is not None:
             self.loss.criterion.to(self.device)
-        saved, self.start_card = start_checkpoint(cfg.weights) if tm.task == "semantic" else (None, None)
-        self.start_state = start_state(tm.model, saved) if cfg.blend and tm.task == "semantic" else None
-        del saved
+        semantic = tm.task == "semantic"
+        self.start_card = tm.checkpoint_card if semantic else None   # its sizes are kept (autofit.py)
+        self.start_state = start_state(tm) if cfg.blend and semantic else None
         self.model = tm.model.to(self.device)
         self.model_plain = self.model
         self._auto_size()
