@@ -161,3 +161,40 @@ def test_a_run_from_a_checkpoint_keeps_the_sizes_its_card_records(folders, first
     given.fit()
     assert (given.config.crop, given.batch_size, given.base_size) == (32, 2, 52)
     assert given.sizing.inherited == ("batch_size", "base_size", "eval_size")
+
+
+def test_a_cancelled_run_is_not_blended(folders, first_run, tmp_path, monkeypatch):
+    """Cancel after the first epoch's checkpoint: the run stops as the user asked, with no blend
+    passes after it, and best.pt stays the trained weights it published."""
+    calls = []
+    real = B._validate
+    monkeypatch.setattr(B, "_validate", lambda *a, **k: calls.append(1) or real(*a, **k))
+    rec = Recorder()
+    trainer = Trainer(_config(tmp_path / "run", weights=str(first_run), epochs=2, fit_crf=False),
+                      _data(folders), [rec])
+    rec.on_checkpoint = lambda t, info: (rec.checkpoints.append(info), t.cancel())
+    result = trainer.fit()
+    assert result.cancelled and len(rec.checkpoints) == 1
+    assert calls == [] and not any(p == "blend" for p, _, _ in rec.phases)
+    assert "blend" not in load_checkpoint(tmp_path / "run" / "best.pt")["card"]
+
+
+def test_cancelling_during_the_blends_stops_them_and_keeps_the_trained_weights(folders, first_run, tmp_path):
+    rec = Recorder()
+    trainer = Trainer(_config(tmp_path / "run", weights=str(first_run), epochs=1, fit_crf=False),
+                      _data(folders), [rec])
+
+    def on_phase(t, info):
+        rec.phases.append((info.phase, info.done, info.total))
+        if info.phase == "blend" and info.done == info.total // 3:   # the first blend scored
+            t.cancel()
+
+    rec.on_phase = on_phase
+    result = trainer.fit()
+    assert result.cancelled
+    assert max(done for p, done, _ in rec.phases if p == "blend") == 2    # 2 val images: one blend, no more
+    ckpt = load_checkpoint(tmp_path / "run" / "best.pt")
+    assert "blend" not in ckpt["card"] and len(rec.checkpoints) == 1
+    trained = load_checkpoint(tmp_path / "run" / "last.pt")["model"]
+    assert all(torch.equal(v, trained[k]) for k, v in ckpt["model"].items())
+    assert all(torch.equal(v.cpu(), trained[k]) for k, v in trainer.model_plain.state_dict().items())
