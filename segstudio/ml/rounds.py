@@ -12,7 +12,8 @@ round that do not train:
 * ``pick_uncertain``: the ``k`` images whose prediction the model was least
   sure of (mean normalised entropy, ``PredictionMemory.mean_uncertainty()``:
   MONAI Label's ranking), ties in key order; given the predictions themselves,
-  among the ``3k`` most uncertain it skips near-duplicates (``pick_diverse``);
+  one image per cluster of scenes among the ``10k`` most uncertain
+  (``core.batch_pick.pick_clustered``);
   ``pick_random``: ``k`` at random.
 * ``summarise``: a batch's efforts as the loop reports them (pixel-weighted
   accuracy and share wrong before any click, clicks and hand-painted pixels per image).
@@ -25,10 +26,11 @@ round that do not train:
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
-from typing import Any, Callable, Iterable, Mapping, Sequence
+from typing import Any, Iterable, Mapping, Sequence
 
 import numpy as np
 
+from segstudio.core.batch_pick import layout, pick_clustered
 from segstudio.core.labels import VOID_ID
 
 TARGET_PA = 0.90   # the robot clicks until this pixel accuracy ...
@@ -78,49 +80,15 @@ def correction_effort(prediction: np.ndarray, gt: np.ndarray, tool: Any = "corre
     return Effort(key, pixels, wrong, len(result.clicks), left, bool(reached))
 
 
-LAYOUT = (12, 16)   # rows, columns of the predicted-class layout that compares two images
-DIVERSE_POOL = 3    # pick_diverse chooses among this many × k most uncertain images
-
-
-def layout(memory, shape: tuple[int, int] = LAYOUT) -> np.ndarray:
-    """The most probable class on a coarse ``shape`` grid over the image: what the model sees where."""
-    top = memory.classes[0]
-    h, w = top.shape
-    ys = np.minimum((np.arange(shape[0]) + 0.5) * h / shape[0], h - 1).astype(np.intp)
-    xs = np.minimum((np.arange(shape[1]) + 0.5) * w / shape[1], w - 1).astype(np.intp)
-    return top[ys[:, None], xs[None, :]]
-
-
-def pick_diverse(scores: Mapping[str, float], layout_of: Callable[[str], np.ndarray], k: int) -> list[str]:
-    """``k`` of the ``DIVERSE_POOL × k`` highest ``scores``: the highest first, then each time the one
-    with the largest score × (1 − its largest share of layout cells equal to an image already picked;
-    ``layout_of(key)``, asked for those images only).
-
-    Neighbouring frames of a video are all uncertain for the same reason; ten of them teach the
-    model one scene.  A threshold-free trade (maximal marginal relevance as a product)."""
-    pool = sorted(scores, key=lambda key: (-scores[key], key))[:max(0, int(k)) * DIVERSE_POOL]
-    rank = {key: i for i, key in enumerate(pool)}
-    layouts = {key: layout_of(key) for key in pool}
-    picked: list[str] = []
-    nearest = {key: 0.0 for key in pool}   # largest similarity to a picked image
-    while pool and len(picked) < k:
-        best = max(pool, key=lambda key: (scores[key] * (1.0 - nearest[key]), -rank[key]))
-        picked.append(best)
-        pool.remove(best)
-        for key in pool:
-            nearest[key] = max(nearest[key], float(np.mean(layouts[key] == layouts[best])))
-    return picked
-
-
 def pick_uncertain(memories: Mapping[str, Any], k: int, exclude: Iterable[str] = ()) -> list[str]:
     """The ``k`` keys of ``memories`` (key -> ``PredictionMemory``, or a mean uncertainty as a float)
     whose prediction was least sure, most uncertain first; ties in key order; ``exclude`` left out.
-    With every prediction given, near-duplicates give way (``pick_diverse``)."""
+    With every prediction given, one per cluster of scenes among the most uncertain (``pick_clustered``)."""
     skip = set(exclude)
     kept = {key: m for key, m in memories.items() if key not in skip}
     scores = {key: float(m) if isinstance(m, (int, float)) else m.mean_uncertainty() for key, m in kept.items()}
     if kept and not any(isinstance(m, (int, float)) for m in kept.values()):
-        return pick_diverse(scores, lambda key: layout(kept[key]), k)
+        return pick_clustered(scores, lambda key: layout(kept[key]), k)
     return sorted(scores, key=lambda key: (-scores[key], key))[:max(0, int(k))]
 
 

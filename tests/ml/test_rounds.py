@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from segstudio.core.prediction_memory import PredictionMemory
+from segstudio.core import batch_pick as R
 from segstudio.ml.robot import run_robot
 from segstudio.ml.rounds import Effort, correction_effort, pick_random, pick_uncertain, summarise
 
@@ -37,20 +38,49 @@ def scene(p_top: float, top: int, shape=(8, 10)) -> PredictionMemory:
     return PredictionMemory.from_probabilities(probs, np.arange(3), shape)
 
 
-def test_uncertainty_picks_give_way_to_another_scene_over_near_duplicates():
-    """Three frames of one scene are the most uncertain; a frame of another scene a little less so
-    is picked second: ten neighbouring frames teach the model one scene."""
-    memories = {"f1": scene(0.40, 0), "f2": scene(0.41, 0), "f3": scene(0.42, 0), "g1": scene(0.45, 1),
-                "h1": scene(0.95, 1)}
+def test_uncertainty_picks_one_image_per_scene_among_the_most_uncertain():
+    """Four frames of one scene are the most uncertain; frames of another scene a little less so.
+    A batch of two takes one of each: ten neighbouring frames teach the model one scene."""
+    memories = {"f1": scene(0.40, 0), "f2": scene(0.41, 0), "f3": scene(0.42, 0), "f4": scene(0.43, 0),
+                "g1": scene(0.45, 1), "g2": scene(0.46, 1), "h1": scene(0.95, 1)}
     plain = sorted(memories, key=lambda k: -memories[k].mean_uncertainty())
-    assert plain[:4] == ["f1", "f2", "f3", "g1"]
+    assert plain[:6] == ["f1", "f2", "f3", "f4", "g1", "g2"]
     assert pick_uncertain(memories, 2) == ["f1", "g1"]
-    assert pick_uncertain(memories, 3) == ["f1", "g1", "f2"]
-    # only among the 3k most uncertain: h1 (another scene, but sure) is not picked for k = 1
-    assert pick_uncertain(memories, 1) == ["f1"]
+    assert pick_uncertain(memories, 2) == pick_uncertain(dict(reversed(memories.items())), 2)   # no order effect
+    three = pick_uncertain(memories, 3)
+    assert len(set(three)) == 3 and {"f1", "g1"} <= set(three)
+    assert pick_uncertain(memories, 2, exclude={"f1", "g1"}) == ["f2", "g2"]
+    # fewer candidates than the batch: all of them, most uncertain first
+    assert pick_uncertain({k: memories[k] for k in ("h1", "g1")}, 5) == ["g1", "h1"]
     # scores alone (no predictions): the plain ranking
     scores = {k: m.mean_uncertainty() for k, m in memories.items()}
     assert pick_uncertain(scores, 2) == ["f1", "f2"]
+
+
+def test_each_cluster_gives_its_most_typical_image_not_its_oddest():
+    """The most uncertain frame of a scene is an odd one (a patch of another class); the batch
+    takes the frame nearest the scene's centre instead, which teaches what the scene's other
+    frames need."""
+    probs = np.full((3, 12, 16), 0.305, np.float32)
+    probs[0, :, :8] = probs[2, :, 8:] = 0.39
+    probs[:, :6, :4] = 0.305
+    probs[1, :6, :4] = 0.39
+    odd = PredictionMemory.from_probabilities(probs, np.arange(3), (12, 16))
+    memories = {"a0": odd, "a1": scene(0.40, 0, (12, 16)), "a2": scene(0.41, 0, (12, 16)),
+                "a3": scene(0.42, 0, (12, 16)), "b1": scene(0.45, 1, (12, 16)), "b2": scene(0.46, 1, (12, 16))}
+    assert max(memories, key=lambda k: memories[k].mean_uncertainty()) == "a0"
+    assert pick_uncertain(memories, 2) == ["a1", "b1"]
+
+
+def test_clusters_are_found_among_the_most_uncertain_only(monkeypatch):
+    """Only the CLUSTER_POOL × k most uncertain images are clustered: a sure image of another scene
+    is not worth a correction."""
+    monkeypatch.setattr(R, "CLUSTER_POOL", 2)
+    memories = {"f1": scene(0.40, 0), "f2": scene(0.41, 0), "f3": scene(0.42, 0), "f4": scene(0.43, 0),
+                "h1": scene(0.95, 1)}
+    assert pick_uncertain(memories, 2) == ["f1", "f2"]
+    monkeypatch.setattr(R, "CLUSTER_POOL", 5)
+    assert pick_uncertain(memories, 2) == ["f1", "h1"]
 
 
 def test_random_picks_are_seeded_distinct_and_never_labelled():
