@@ -42,6 +42,7 @@ from pathlib import Path
 
 import numpy as np
 
+from segstudio.core import batch_pick
 from segstudio.core.annotation import STATUSES, Annotation, Instance
 from segstudio.core.labels import LabelSet
 from segstudio.core.prediction_memory import PredictionMemory
@@ -301,7 +302,8 @@ class Project:
         np.savez_compressed(buf, **memory.to_arrays())
         try:
             atomic.atomic_write_bytes(path, buf.getvalue())
-            prediction_index.append(path.parent, key, memory.mean_uncertainty(), memory.model)
+            prediction_index.append(path.parent, key, memory.mean_uncertainty(), memory.model,
+                                    batch_pick.layout(memory))
         except OSError as e:
             raise ProjectError(f"{path}: the prediction's probabilities could not be saved ({e.strerror or e}); "
                                "check free space and write permission") from None
@@ -309,8 +311,14 @@ class Project:
     def uncertainties(self) -> dict[str, float]:
         """Mean uncertainty (0 sure … 1 no idea) of each image's saved prediction, from the
         project's small ranking file (images never predicted are absent)."""
+        return {k: v["u"] for k, v in self.ranking().items()}
+
+    def ranking(self) -> dict[str, dict]:
+        """The ranking file's entry of each predicted image of the project: ``u`` its mean
+        uncertainty, ``layout`` its scene layout (``core.batch_pick.layout``; None for
+        predictions saved before layouts were kept), ``model``, ``t``."""
         entries = prediction_index.read(self.root / ANNOTATIONS_DIR / "prediction")
-        return {k: v["u"] for k, v in entries.items() if k in self._by_key}
+        return {k: v for k, v in entries.items() if k in self._by_key}
 
     def load_prediction_memory(self, key: str) -> PredictionMemory | None:
         """The saved prediction memory of an image, or None if there is none."""
