@@ -91,7 +91,8 @@ ACTIONS: list[ActionSpec] = [
     A("show_uncertainty", "Show &uncertainty heat map", "&View", "toggle_uncertainty", ("Shift+U",),
       checkable=True, tip="Colour where the last prediction was unsure (entropy): yellow to red"),
     A("next_uncertain", "Next most &uncertain image", "&View", "next_uncertain", ("U",),
-      tip="Open the predicted image the model was least sure of (Predict all ranks every image)"),
+      tip="Open the predicted image the model was least sure of (Predict all ranks every image); in the "
+          "'next to label' order, the next image of that plan"),
     A("opacity_up", "Overlay more opaque", "&View", "change_opacity", ("Ctrl+]",), arg=0.1),
     A("opacity_down", "Overlay more transparent", "&View", "change_opacity", ("Ctrl+[",), arg=-0.1),
     A("predict", "&Predict this image", "&Model", "predictor.predict_this", ("Ctrl+P",), toolbar=True, icon="predict"),

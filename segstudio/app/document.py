@@ -29,6 +29,7 @@ from segstudio.app.editor import Editor
 from segstudio.app.histories import SessionHistories
 from segstudio.app.recovery import RecoveryStore
 from segstudio.app.workers import JobResult, JobRunner
+from segstudio.core import batch_pick
 from segstudio.core.annotation import Annotation
 from segstudio.core.history import History
 from segstudio.errors import ProjectError, SegStudioError
@@ -77,7 +78,8 @@ class DocumentController(QObject):
     save_failed = Signal(str)            # message
     status_changed = Signal(str, str)    # key, status of the open document
     memory_changed = Signal(str)         # key: the open image's prediction memory was replaced
-    uncertainty_changed = Signal(str, float)  # key, mean uncertainty of its new prediction (any image)
+    uncertainty_changed = Signal(str, float, object)  # key, mean uncertainty and scene layout of its new
+                                                      # prediction (any image; core.batch_pick.layout)
     history_changed = Signal()           # what undo / redo can do may have changed
     _background_done = Signal(str, str, str)  # key, root, error message ("" = saved)
 
@@ -275,7 +277,7 @@ class DocumentController(QObject):
                 return
             self.memory, self.memory_note = memory, ""
             self.memory_changed.emit(key)
-        self.uncertainty_changed.emit(key, memory.mean_uncertainty())
+        self.uncertainty_changed.emit(key, memory.mean_uncertainty(), batch_pick.layout(memory))
         self._save_in_background(key, project, lambda: project.save_prediction_memory(key, memory),
                                  "the model's hints for the smart tools were not kept")
 

@@ -480,7 +480,8 @@ class MainWindow(QMainWindow):
             self.status.showMessage("no predicted image is waiting for review; Predict all ranks every image "
                                     "by uncertainty", 5000)
             return
-        self._say_when_open = (key, f"most uncertain: {key} (uncertainty {self.images.uncertainty(key):.3f})")
+        what = "next to label" if self.images.order() == "plan" else "most uncertain"
+        self._say_when_open = (key, f"{what}: {key} (uncertainty {self.images.uncertainty(key):.3f})")
         self.status.showMessage(self._say_when_open[1], 8000)
         if not self.open_key_async(key):
             self._say_when_open = None
