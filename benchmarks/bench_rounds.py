@@ -38,7 +38,9 @@ Protocol
   shares of a 12×16 layout of predicted classes, the image nearest each of 10
   centres), as the app's "next to label" order does.  Over rounds 2-6 the
   held-out images then needed 1027 clicks against 1106 for the random arm
-  (0.93×; held-out wrong 58.9 → 22.6 → 18.5 → 17.3 → 16.4 → 16.0 %).  The
+  (0.93×; held-out wrong 58.9 → 22.6 → 18.5 → 17.3 → 16.4 → 16.0 %); with
+  ``--seed 1`` 1129 against 1201 (0.94×; 66.0 → 25.4 → 20.4 → 18.6 → 17.2 →
+  15.7 %, random 66.0 → 25.3 → 19.7 → 17.8 → 17.1 → 16.0 %).  The
   10 most uncertain (``--plain-uncertainty``) were runs of neighbouring
   frames, up to 8 of 10 from one second of one sequence: 1376 clicks (1.24×);
   skipping near-duplicates among the 30 most uncertain (score × (1 − largest
