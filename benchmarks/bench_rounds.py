@@ -45,7 +45,9 @@ Protocol
   frames, up to 8 of 10 from one second of one sequence: 1376 clicks (1.24×);
   skipping near-duplicates among the 30 most uncertain (score × (1 − largest
   layout overlap with a picked image)): 1189 (1.075×); clustering all the
-  unlabelled images instead of the 100 most uncertain: 1106 (1.00×).
+  unlabelled images instead of the 100 most uncertain: 1106 (1.00×); among
+  the 50 most uncertain (``CLUSTER_POOL`` 5): 1159 (1.05×); among the 200
+  most uncertain (20): 1064 (0.96×).
   The plain and near-duplicate-skipping picks leaned to the two smaller
   sequences (0006R0, 0001TP), while most of the folder, and of its held-out
   images, is 0016E5; the clustered picks took 34 of their 60 images from
