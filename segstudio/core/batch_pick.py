@@ -52,13 +52,21 @@ def scene_features(layouts: Sequence[np.ndarray], cells: tuple[int, int] = CELLS
     out) in each of ``cells`` blocks of it.  Two frames of one scene are close; a street and a
     parking lot are not."""
     ids = sorted(set(np.unique(np.concatenate([np.unique(lay) for lay in layouts])).tolist()) - {VOID_ID})
+    if not ids:
+        return np.zeros((len(layouts), cells[0] * cells[1]))
+    if len({lay.shape for lay in layouts}) == 1:   # the usual case: one pass over all of them
+        return _block_shares(np.stack(layouts), ids, cells)
+    return np.concatenate([_block_shares(lay[None], ids, cells) for lay in layouts])
+
+
+def _block_shares(stack: np.ndarray, ids: list[int], cells: tuple[int, int]) -> np.ndarray:
+    """``scene_features`` of a stack of same-sized layouts (n, rows, columns)."""
+    n, rows, cols = stack.shape
     gh, gw = cells
-    rows = []
-    for lay in layouts:
-        h, w = (lay.shape[0] // gh) * gh, (lay.shape[1] // gw) * gw
-        blocks = lay[:h, :w].reshape(gh, h // gh, gw, w // gw).transpose(0, 2, 1, 3).reshape(gh * gw, -1)
-        rows.append(np.stack([(blocks == i).mean(1) for i in ids], 1).reshape(-1) if ids else np.zeros(gh * gw))
-    return np.asarray(rows, np.float64)
+    h, w = (rows // gh) * gh, (cols // gw) * gw
+    blocks = stack[:, :h, :w].reshape(n, gh, h // gh, gw, w // gw).transpose(0, 1, 3, 2, 4)
+    blocks = blocks.reshape(n, gh * gw, -1)
+    return (blocks[..., None] == np.asarray(ids)).mean(2).reshape(n, -1)
 
 
 def weighted_kmeans(x: np.ndarray, weights: np.ndarray, k: int, rng: np.random.Generator,

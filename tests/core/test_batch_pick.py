@@ -20,6 +20,21 @@ def test_scene_features_are_class_shares_per_block_without_void():
     assert f[1].reshape(12, 2)[:, 1].tolist() == [1.0] * 12
 
 
+def test_scene_features_of_layouts_of_other_sizes_and_of_void_only():
+    """A layout of another size (kept by an older segstudio) is described block by block like the
+    rest; layouts with no class at all give rows of zeros."""
+    small = np.zeros((6, 8), np.uint8)
+    small[:, 4:] = 3
+    lay = np.full((12, 16), 3, np.uint8)
+    f = R.scene_features([lay, small])
+    assert f.shape == (2, 12 * 2)
+    assert f[0].reshape(12, 2)[:, 1].tolist() == [1.0] * 12
+    assert f[1].reshape(3, 4, 2)[:, :2, 0].tolist() == [[1.0, 1.0]] * 3       # left half: class 0
+    assert f[1].reshape(3, 4, 2)[:, 2:, 1].tolist() == [[1.0, 1.0]] * 3       # right half: class 3
+    assert (R.scene_features([np.full((12, 16), VOID_ID, np.uint8)] * 3) == 0).all()
+    assert R.scene_features([np.full((12, 16), VOID_ID, np.uint8)] * 3).shape == (3, 12)
+
+
 def test_weighted_kmeans_pulls_centres_to_the_heavier_rows():
     rng = np.random.default_rng(0)
     x = np.array([[0.0], [1.0], [10.0], [11.0]])
