@@ -15,10 +15,11 @@ beside them::
                                           24 classes every class's log-probability there
                                           (core.prediction_memory; ≤ 700 KB raw, ≤ 3.1 MB
                                           with all classes, compressed), written on its own
-    <root>/annotations/prediction/index.jsonl  the uncertainty ranking: one ~120-byte line
+    <root>/annotations/prediction/index.jsonl  the uncertainty ranking: one ~380-byte line
                                           per saved prediction (key, mean normalised entropy,
-                                          model), compacted to one per image when it doubles
-                                          (formats.prediction_index; ≤ ~240 bytes per image)
+                                          model, scene layout), compacted to one per image when
+                                          it doubles (formats.prediction_index; ≤ ~770 bytes
+                                          per image)
 
 A project lists the images under its folder, subfolders included, except when
 it was made by opening one image of a plain folder (``Project.for_image``):
