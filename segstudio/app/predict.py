@@ -54,6 +54,7 @@ class PredictController(QObject):
         self.dropped = 0  # stale results thrown away (for tests and the status line)
         self.download = DownloadDialog(lambda: self.panel.window(), self.cancel)
         self._choice = None
+        self.job = None                       # the latest request's job
         self._message_key: str | None = None  # the image the panel's message is about
         self._undo_hint: str | None = None    # that message without its "Ctrl+Z undoes it"
         self.ask = lambda question: ask_dialog(self.panel.window(), question)
@@ -120,7 +121,7 @@ class PredictController(QObject):
             (lambda ctx: predict_job.predict_many(paths, choice, labels, ctx))
 
         def connect(job):
-            job.signals.progress.connect(self._on_progress)
+            job.signals.progress.connect(self._on_job_progress)
             job.signals.partial.connect(self._on_batch_item)
             job.signals.result.connect(self._on_single if single else self._on_batch_done)
             job.signals.error.connect(self._on_error)
@@ -195,6 +196,13 @@ class PredictController(QObject):
         self.runner.wait(5000)
 
     # -- results (GUI thread) ----------------------------------------------------------------
+    @Slot(int, int, str)
+    def _on_job_progress(self, done: int, total: int, message: str) -> None:
+        job = self.job
+        if job is None or self.sender() is not job.signals or job.cancelled():
+            return  # sent just before its job was cancelled or replaced (another folder opened): stale
+        self._on_progress(done, total, message)
+
     def _on_progress(self, done: int, total: int, message: str) -> None:
         if message.startswith(predict_job.DOWNLOAD):
             self.download.show_progress(done, total, message[len(predict_job.DOWNLOAD):])

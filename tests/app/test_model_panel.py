@@ -50,6 +50,32 @@ def test_progress_goes_by_stages_and_is_full_only_when_done(predicting, qtbot):
     assert not win.model.progress.isVisible()
 
 
+def test_a_report_sent_as_another_folder_opened_does_not_come_back(predicting, qtbot, tmp_path, monkeypatch):
+    """A job can finish in its thread while its reports still wait for the GUI, and the user opens
+    another folder then (seen on a busy machine): its last report must not put the old image back
+    in the panel after the folder change cleared it."""
+    import os
+
+    from segstudio.app import predict
+
+    win = predicting
+
+    def quick_job(path, choice, labels, ctx):
+        ctx.progress(1, 3, f"predicting {os.path.basename(path)}…")
+        return None   # never applied: the folder changes before it arrives
+
+    monkeypatch.setattr(predict.predict_job, "predict_one", quick_job)
+    states = []
+    win.predictor.finished.connect(states.append)
+    assert win.predictor.predict_this()
+    assert win.predictor.runner.wait(30_000)     # done in its thread; its signals not delivered yet
+    assert win.open_path(make_images(tmp_path / "other", n=1))
+    qtbot.waitUntil(lambda: bool(states), timeout=30_000)
+    qtbot.wait(50)
+    assert win.predictor.dropped == 1
+    assert "img0.png" not in win.model.message_text()
+
+
 def test_a_new_folder_clears_the_message_and_cancels_the_previous_folders_prediction(predicting, qtbot, tmp_path):
     win = predicting
     with qtbot.waitSignal(win.predictor.applied, timeout=120_000):
