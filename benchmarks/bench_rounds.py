@@ -47,7 +47,8 @@ Protocol
   layout overlap with a picked image)): 1189 (1.075×); clustering all the
   unlabelled images instead of the 100 most uncertain: 1106 (1.00×); among
   the 50 most uncertain (``CLUSTER_POOL`` 5): 1159 (1.05×); among the 200
-  most uncertain (20): 1064 (0.96×).
+  most uncertain (20): 1064 (0.96×); scenes described by the class shares of
+  the whole image (``CELLS`` 1×1): 1258 (1.14×), of 6×8 blocks: 1094 (0.99×).
   The plain and near-duplicate-skipping picks leaned to the two smaller
   sequences (0006R0, 0001TP), while most of the folder, and of its held-out
   images, is 0016E5; the clustered picks took 34 of their 60 images from

@@ -31,7 +31,7 @@ import numpy as np
 from segstudio.core.labels import VOID_ID
 
 LAYOUT = (12, 16)   # rows, columns of the predicted-class layout that describes an image
-CELLS = (3, 4)      # ... summed into this grid of class shares: what pick_clustered compares
+CELLS = (3, 4)      # ... summed into this grid of class shares: what pick_clustered compares (1×1, 6×8: worse)
 CLUSTER_POOL = 10   # pick_clustered chooses among this many × k most uncertain images (5, 20: worse)
 KMEANS_ITERATIONS = 30
 BATCH = 10          # images per batch of the image list's "next to label" order
