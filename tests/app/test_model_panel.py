@@ -106,3 +106,15 @@ def test_a_model_without_published_classes_is_explained_with_the_panels_controls
     assert "--" not in message and "segstudio finetune" not in message
     assert "Weights box" in message and "Train tab" in message and 'weights "none"' in message
     assert window.document.doc.status == "unlabelled"
+
+
+def test_a_long_model_name_is_whole_in_the_list_and_in_its_tooltip(window, qtbot):
+    from PySide6.QtCore import Qt
+
+    box = window.model.model_box
+    long_name = max((box.itemText(i) for i in range(box.count())), key=len)
+    i = box.findText(long_name)
+    # the panel is narrower than the longest name: the closed box clips it, the list and tooltip do not
+    assert box.itemData(i, Qt.ToolTipRole) == long_name
+    view = box.view()
+    assert view.minimumWidth() > box.fontMetrics().horizontalAdvance(long_name) > box.width()

@@ -15,6 +15,8 @@ from PySide6.QtWidgets import (QCheckBox, QComboBox, QDoubleSpinBox, QFileDialog
                                QHBoxLayout, QLabel, QProgressBar, QPushButton, QSpinBox,
                                QVBoxLayout, QWidget)
 
+from segstudio.app.panels.common import show_whole_items
+
 
 @dataclass
 class ModelChoice:
@@ -121,6 +123,7 @@ class ModelPanel(QWidget):
             self.model_box.addItem(text, name)
         i = self.model_box.findData(current) if current else -1
         self.model_box.setCurrentIndex(max(0, i))
+        show_whole_items(self.model_box)
         self.model_box.blockSignals(False)
 
     def set_choice(self, *, model: str | None = None, weights: str | None = None, crf: bool | None = None,
