@@ -29,7 +29,7 @@ def load_cases(images: str, masks: str, labels_file: str, void: int, weights: st
     from segstudio.formats.images import IMAGE_EXTENSIONS, load_image
     from segstudio.formats.labelfile import read_label_file
     from segstudio.formats.masks import read_label_png
-    from segstudio.ml.predictor import Predictor
+    from segstudio.ml.pipeline import Pipeline
     from segstudio.ml.weights import load_model
 
     labels = read_label_file(labels_file)
@@ -40,7 +40,8 @@ def load_cases(images: str, masks: str, labels_file: str, void: int, weights: st
         files = files[:limit]
     if not files:
         raise SystemExit(f"no image in {images} has a mask in {masks}")
-    predictor = Predictor(load_model(None, weights), device, labels=labels, resize=resize)
+    # the working size the checkpoint's card records, as `predict` and the app use (``Pipeline.build``)
+    predictor = Pipeline.build(load_model(None, weights), device, labels=labels, resize=resize).predictor
     if predictor.resize:
         progress(f"predicting {len(files)} images with {weights} at a short side of {predictor.resize} px")
     cases = []
