@@ -70,8 +70,8 @@ from segstudio.core.superpixels import Superpixels
 SUPERPIXELS_PER_SIDE = 36   # the superpixels it reasons with: this many across the image's short side
 REACH = 0.28   # half-side of the square searched around the click, × the image's short side
 # for the columns of ``design(click_scene(...).features)``; refit with benchmarks/fit_click_correct.py
-WEIGHTS = np.array([8.138, 0.727, 0.697, -0.183, -0.020, 61.170, 0.692, 0.457, 2.079, -0.047, 1.820, 0.609,
-                    2.562, -50.995, -0.942, 0.489, -0.101, 0.096, -41.695, -4.499])
+WEIGHTS = np.array([8.979, 0.721, 0.350, -0.250, -0.034, 81.227, 0.036, 0.235, 2.371, -0.150, 2.605, -0.106,
+                    4.277, -71.893, -0.968, 0.928, -0.273, 0.490, -51.336, -4.351])
 EDGE_BAND = 0.5   # the edge may move out this many superpixel sizes at pixel level (``core.edge_refine``)
 _LOG_EPS = 1e-4
 ODDS_CLIP = 3.0   # c against the current class, in log odds (a hand-painted class the model never
