@@ -37,10 +37,12 @@ Protocol
   Zhdanov 2019: k-means weighted by uncertainty over 3×4 blocks of class
   shares of a 12×16 layout of predicted classes, the image nearest each of 10
   centres), as the app's "next to label" order does.  Over rounds 2-6 the
-  held-out images then needed 1027 clicks against 1106 for the random arm
+  held-out images then needed 1019 clicks against 1098 for the random arm
   (0.93×; held-out wrong 58.9 → 22.6 → 18.5 → 17.3 → 16.4 → 16.0 %); with
-  ``--seed 1`` 1129 against 1201 (0.94×; 66.0 → 25.4 → 20.4 → 18.6 → 17.2 →
-  15.7 %, random 66.0 → 25.3 → 19.7 → 17.8 → 17.1 → 16.0 %).  The
+  ``--seed 1`` 1124 against 1210 (0.93×; 66.0 → 25.4 → 20.4 → 18.6 → 17.2 →
+  15.7 %, random 66.0 → 25.3 → 19.7 → 17.8 → 17.1 → 16.0 %), with click to
+  correct's weights of 00911bf (before them: 1027 / 1106 and 1129 / 1201; the
+  other pick rules below were measured with those earlier weights).  The
   10 most uncertain (``--plain-uncertainty``) were runs of neighbouring
   frames, up to 8 of 10 from one second of one sequence: 1376 clicks (1.24×);
   skipping near-duplicates among the 30 most uncertain (score × (1 − largest
@@ -48,7 +50,9 @@ Protocol
   unlabelled images instead of the 100 most uncertain: 1106 (1.00×); among
   the 50 most uncertain (``CLUSTER_POOL`` 5): 1159 (1.05×); among the 200
   most uncertain (20): 1064 (0.96×); scenes described by the class shares of
-  the whole image (``CELLS`` 1×1): 1258 (1.14×), of 6×8 blocks: 1094 (0.99×).
+  the whole image (``CELLS`` 1×1): 1258 (1.14×), of 6×8 blocks: 1094 (0.99×);
+  each cluster's most uncertain image instead of the one nearest its centre:
+  1195 (1.08×; seed 1: 1150, 0.96×).
   The plain and near-duplicate-skipping picks leaned to the two smaller
   sequences (0006R0, 0001TP), while most of the folder, and of its held-out
   images, is 0016E5; the clustered picks took 34 of their 60 images from

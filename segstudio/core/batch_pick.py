@@ -9,8 +9,8 @@ uncertainty but asks for representatives (Zhdanov, "Diverse mini-batch active
 learning", 2019): among the ``CLUSTER_POOL × k`` most uncertain images, the
 images are grouped into ``k`` clusters of scenes by k-means weighted by their
 uncertainty, and the image nearest each centre is picked.  In the same
-benchmark the next models then needed 0.93× the random batches' clicks (0.94× with
-another seed).
+benchmark the next models then needed 0.93× the random batches' clicks (with two
+seeds).
 
 A scene is described by what the model sees where: the most probable class on
 a 12×16 grid over the image (``layout``, 192 bytes, kept in the project's
