@@ -52,7 +52,14 @@ Protocol
   most uncertain (20): 1064 (0.96×); scenes described by the class shares of
   the whole image (``CELLS`` 1×1): 1258 (1.14×), of 6×8 blocks: 1094 (0.99×);
   each cluster's most uncertain image instead of the one nearest its centre:
-  1195 (1.08×; seed 1: 1150, 0.96×).
+  1195 (1.08×; seed 1: 1150, 0.96×); the uncertainty weights of the
+  k-means scaled by each candidate's novelty against the images the arm picked
+  before (d / (d + median d), d the nearest picked image's scene distance):
+  held-out clicks in rounds 2-4 264, 242, 222 against 264, 213, 184 (stopped);
+  class-balanced uncertainty (each pixel's entropy weighted by the
+  median-frequency weight of its predicted class among the candidates, so
+  uncertain rare classes count more): rounds 2-3 286, 240 (seed 1: 320, 262)
+  (stopped).
   The plain and near-duplicate-skipping picks leaned to the two smaller
   sequences (0006R0, 0001TP), while most of the folder, and of its held-out
   images, is 0016E5; the clustered picks took 34 of their 60 images from
