@@ -22,6 +22,18 @@ class Case:
     memory: object           # PredictionMemory
 
 
+def add_data_arguments(ap) -> None:
+    """The options that say which images, masks and checkpoint the fitting scripts work on."""
+    ap.add_argument("--images", required=True)
+    ap.add_argument("--masks", required=True)
+    ap.add_argument("--labels", required=True)
+    ap.add_argument("--void", type=int, default=255)
+    ap.add_argument("--weights", required=True, help="checkpoint whose predictions the robot corrects")
+    ap.add_argument("--resize", type=int, help="the model's working size (default: the checkpoint's)")
+    ap.add_argument("--every", type=int, default=1, help="use every N-th image")
+    ap.add_argument("--limit", type=int)
+
+
 def load_cases(images: str, masks: str, labels_file: str, void: int, weights: str, *, limit: int | None = None,
                every: int = 1, resize: int | None = None, device: str = "cpu", progress=print) -> tuple[list[Case], object]:
     """Read the images with a mask of the same stem (``every``-th one, at most ``limit``), predict

@@ -33,7 +33,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _robot_data import load_cases  # noqa: E402
+from _robot_data import add_data_arguments, load_cases  # noqa: E402
 
 
 def samples(case, clicks: int, policy: str):
@@ -66,7 +66,8 @@ def samples(case, clicks: int, policy: str):
         if policy == "oracle":
             edits.paint_mask(doc, click.region, click.box[:2], class_id=c)
         else:  # the states the tool itself leads to
-            correct_click(doc, case.memory, click.point, c, sp, anchors=anchors, image=case.image)
+            correct_click(doc, case.memory, click.point, c, sp, anchors=anchors, image=case.image,
+                          method="superpixels")
             anchors.append((click.x, click.y, c))
     return xs, gains
 
@@ -87,14 +88,7 @@ def fit(x: np.ndarray, y: np.ndarray, w: np.ndarray, l2: float = 1e-2, steps: in
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--images", required=True)
-    ap.add_argument("--masks", required=True)
-    ap.add_argument("--labels", required=True)
-    ap.add_argument("--void", type=int, default=255)
-    ap.add_argument("--weights", required=True)
-    ap.add_argument("--resize", type=int, help="the model's working size (default: the checkpoint's)")
-    ap.add_argument("--every", type=int, default=1, help="use every N-th image")
-    ap.add_argument("--limit", type=int)
+    add_data_arguments(ap)
     ap.add_argument("--clicks", type=int, default=6, help="clicks simulated per image (6)")
     ap.add_argument("--save", help="also write the samples (features, gains) to this .npz")
     ap.add_argument("--policy", choices=("oracle", "correct"), default="oracle",

@@ -86,6 +86,7 @@ def test_wheel_holds_the_package_and_its_data(built):
     assert icons <= names
     samples = {n for n in names if n.startswith("segstudio/_data/resources/samples/")}
     assert len(samples) >= 2 and "segstudio/_data/resources/README.md" in names   # images + licence note
+    assert "segstudio/_data/resources/click_net.npz" in names   # click to correct's network
     assert not [n for n in names if n.startswith("segstudio/_data/") and n.endswith(".py")]
     assert not [n for n in names if n.startswith(("tests/", "models/", "resources/"))]
     assert "segstudio = segstudio.cli:main" in entry_points

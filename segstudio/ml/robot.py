@@ -24,7 +24,8 @@ The tools are entries of ``ROBOT_TOOLS`` (name -> ``RobotTool``): ``brush``
 (one disc dab of radius 16, what a person has without smart tools), ``fill``
 (the app's flood fill from the click), ``oracle`` (the whole chosen error
 region fixed: the limit for one click per region) and the smart tools:
-``correct`` (click to correct), ``superpixel`` (the superpixels, 16 px, under
+``correct`` (click to correct; ``correct_superpixels``: with the superpixel
+scoring it used before its network), ``superpixel`` (the superpixels, 16 px, under
 a dab of the brush's radius) and ``scribble`` (a dot stroke spread by the CRF
 and accepted at once).  A
 new tool is one entry: ``ROBOT_TOOLS["sam"] = RobotTool(click=fn, prepare=embed)`` (as
@@ -184,13 +185,15 @@ def _correct_prepare(scene: RobotScene) -> None:
     scene.cache["fine_superpixels"] = compute_superpixels(scene.image, superpixel_size(scene.doc.shape))
 
 
-def _correct(scene: RobotScene, click: Click):
-    from segstudio.core.click_correct import correct_click
-    anchors = scene.cache.setdefault("anchors", [])
-    out = correct_click(scene.doc, scene.memory, click.point, click.class_id, scene.cache["fine_superpixels"],
-                        scene.params, anchors, scene.image)
-    anchors.append((click.x, click.y, click.class_id))
-    return out
+def _correct_with(method: str) -> ClickFn:
+    def click_fn(scene: RobotScene, click: Click):
+        from segstudio.core.click_correct import correct_click
+        anchors = scene.cache.setdefault("anchors", [])
+        out = correct_click(scene.doc, scene.memory, click.point, click.class_id, scene.cache.get("fine_superpixels"),
+                            scene.params, anchors, scene.image, method)
+        anchors.append((click.x, click.y, click.class_id))
+        return out
+    return click_fn
 
 
 def _superpixel_prepare(scene: RobotScene) -> None:
@@ -214,8 +217,11 @@ ROBOT_TOOLS: dict[str, RobotTool] = {
     "brush": RobotTool(_brush, about=f"one disc dab of radius {BRUSH_RADIUS} px"),
     "fill": RobotTool(_fill, about="flood fill of the clicked class region"),
     "oracle": RobotTool(_oracle, about="the whole chosen error region (the limit for one click per region)"),
-    "correct": RobotTool(_correct, prepare=_correct_prepare, needs=("image", "memory"),
-                         about="click to correct with the model"),
+    "correct": RobotTool(_correct_with("net"), needs=("image", "memory"),
+                         about="click to correct with the model (its network, core.click_net)"),
+    "correct_superpixels": RobotTool(_correct_with("superpixels"), prepare=_correct_prepare,
+                                     needs=("image", "memory"),
+                                     about="click to correct with the superpixel scoring it had before the network"),
     "superpixel": RobotTool(_superpixel, prepare=_superpixel_prepare, needs=("image",),
                             about=f"the superpixels under a dab of radius {BRUSH_RADIUS} px"),
     "scribble": RobotTool(_scribble, needs=("image", "memory"), about="a scribble dot spread by a dense CRF"),

@@ -32,7 +32,10 @@ def test_correct_tool_is_one_step_and_says_when_it_needs_a_prediction(tools):
     editor, ctx, state, t, gt = tools
     t["correct"].press((110.0, 55.0))
     t["correct"].release((110.0, 55.0))
-    np.testing.assert_array_equal(editor.doc.class_map, gt)
+    # the square the model doubted takes the class (its network's edge cut by colour, within a few
+    # pixels of the truth), nothing else changes
+    assert (editor.doc.class_map[gt == 3] == 3).mean() > 0.97
+    np.testing.assert_array_equal(editor.doc.class_map[gt != 3], gt[gt != 3])
     assert len(editor.history) == 1 and t["correct"].anchors == [(110.0, 55.0, 3)]
     editor.undo()
     assert (editor.doc.class_map[gt == 3] == 2).all()

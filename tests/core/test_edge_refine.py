@@ -84,7 +84,8 @@ def test_pad_box_leaves_room_for_the_band_inside_the_image():
 
 @pytest.mark.parametrize("seed", [0, 1])
 def test_click_to_correct_with_the_image_follows_the_edge_better(seed):
-    """Coarse superpixels on a disc the model missed: the click with the image refines their edge."""
+    """Coarse superpixels on a disc the model missed: the click with the image refines their edge
+    (the superpixel scoring; the network's doubtful edge is cut by colour: tests/core/test_click_net.py)."""
     rgb, truth = disc_scene(seed)
     gt = np.where(truth, 3, 2).astype(np.uint8)
     probs = np.full((4, H, W), 0.01, np.float32)
@@ -96,7 +97,7 @@ def test_click_to_correct_with_the_image_follows_the_edge_better(seed):
     errors = []
     for image in (None, rgb):
         doc = predicted_doc(np.full((H, W), 2, np.uint8))
-        prop = correct_proposal(doc, memory_of(probs), click, 3, sp, anchors=(), image=image)
+        prop = correct_proposal(doc, memory_of(probs), click, 3, sp, anchors=(), image=image, method="superpixels")
         out = doc.class_map.copy()
         y0, x0, y1, x1 = prop.box
         out[y0:y1, x0:x1][prop.mask] = 3

@@ -96,8 +96,10 @@ def test_smart_tools_on_a_scene_the_model_half_knew():
     rgb, gt, pred, probs = scene()
     memory = memory_of(probs)
     res = {t: run_robot(pred, gt, t, image=rgb, memory=memory, max_clicks=5)
-           for t in ("correct", "scribble", "superpixel", "brush")}
-    assert res["correct"].noc95 == 1 and res["correct"].pixel_accuracy[1] == 1.0
+           for t in ("correct", "correct_superpixels", "scribble", "superpixel", "brush")}
+    # one click: the network's square, its doubtful edge cut by colour (a few edge pixels may stay)
+    assert res["correct"].noc95 == 1 and res["correct"].pixel_accuracy[1] > 0.995
+    assert res["correct_superpixels"].noc95 == 1 and res["correct_superpixels"].pixel_accuracy[1] == 1.0
     assert res["scribble"].pixel_accuracy[1] > 0.99
     assert res["superpixel"].pixel_accuracy[1] > res["superpixel"].pixel_accuracy[0]
     assert res["brush"].noc(1.0) > 1  # a disc cannot match the square
