@@ -17,8 +17,8 @@ so the edge follows the image's edges; the part connected to the click is
 kept.  It learned from the robot annotator's clicks on CamVid train
 (``benchmarks/fit_click_net.py``); on CamVid val (``benchmarks/bench_robot.py``,
 101 images, an LR-ASPP fine-tuned from scratch) it needs fewer clicks to 90 %
-pixel accuracy than the superpixel scoring below (see ``bench_robot``'s
-figures in the README), most of all on images with many middle-sized errors.
+pixel accuracy than the superpixel scoring below: 6.33 against 7.48 (brush
+13.26, oracle 2.90), most of all on images with many middle-sized errors.
 
 **The superpixel scoring** (``"superpixels"``; also what runs without the image):
 
@@ -95,7 +95,7 @@ import numpy as np
 from segstudio.core.annotation import Annotation, Patch
 from segstudio.core.smart import (NeedsPrediction, Proposal, SmartParams, apply_proposal, component_at,
                                   locked_pixels, pixel_of)
-from segstudio.core.edge_refine import pad_box, refine_edge
+from segstudio.core.edge_refine import colour_cut, pad_box, refine_edge
 from segstudio.core.superpixels import Superpixels
 
 SUPERPIXELS_PER_SIDE = 36   # the superpixels it reasons with: this many across the image's short side
@@ -300,28 +300,13 @@ def _net_region(doc: Annotation, memory, y: int, x: int, class_id: int, params: 
 
 def _cut_doubtful(crop: np.ndarray, prob: np.ndarray, mask: np.ndarray, low: float, high: float) -> np.ndarray:
     """``mask`` with the pixels the network doubts (``low`` < p < ``high``) decided by the image's
-    colour edges: a GrabCut whose sure sides are the confident pixels (on a reduced copy when large)."""
-    from segstudio.core.edge_refine import ITERATIONS, MAX_PIXELS, MIN_SIDE_PIXELS
-
-    img = crop if crop.ndim == 3 else np.repeat(crop[:, :, None], 3, axis=2)
-    img = np.ascontiguousarray(img[:, :, :3], dtype=np.uint8)
+    colour edges: a GrabCut whose sure sides are the confident pixels (``edge_refine.colour_cut``)."""
     gc = np.where(mask, cv2.GC_PR_FGD, cv2.GC_PR_BGD).astype(np.uint8)
     gc[prob >= high] = cv2.GC_FGD
     gc[prob <= low] = cv2.GC_BGD
-    h, w = mask.shape
-    s = min(1.0, math.sqrt(MAX_PIXELS / mask.size))
-    if s < 1.0:
-        size = (max(1, round(w * s)), max(1, round(h * s)))
-        img = cv2.resize(img, size, interpolation=cv2.INTER_AREA)
-        gc = cv2.resize(gc, size, interpolation=cv2.INTER_NEAREST)
-    if (np.count_nonzero(gc == cv2.GC_FGD) < MIN_SIDE_PIXELS or np.count_nonzero(gc == cv2.GC_BGD) < MIN_SIDE_PIXELS
-            or not np.any((gc == cv2.GC_PR_FGD) | (gc == cv2.GC_PR_BGD))):
+    cut = colour_cut(crop, gc)
+    if cut is None:
         return mask
-    bgd, fgd = np.zeros((1, 65), np.float64), np.zeros((1, 65), np.float64)
-    cv2.grabCut(img, gc, None, bgd, fgd, ITERATIONS, cv2.GC_INIT_WITH_MASK)
-    cut = (gc == cv2.GC_FGD) | (gc == cv2.GC_PR_FGD)
-    if s < 1.0:
-        cut = cv2.resize(cut.astype(np.uint8), (w, h), interpolation=cv2.INTER_NEAREST).astype(bool)
     doubtful = (prob > low) & (prob < high)
     return np.where(doubtful, cut, mask)
 

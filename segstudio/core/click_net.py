@@ -63,6 +63,7 @@ def inputs(image: np.ndarray, class_map: np.ndarray, user_mask: np.ndarray, memo
     ix = np.clip(np.floor(px), 0, W - 1).astype(np.intp)
     y0, x0 = y - R, x - R
     crop = image[max(0, y0):min(H, y + R), max(0, x0):min(W, x + R)]
+    crop = np.repeat(crop[:, :, None], 3, axis=2) if crop.ndim == 2 else crop[:, :, :3]   # grey, RGBA
     crop = np.pad(crop, ((max(0, -y0), max(0, y + R - H)), (max(0, -x0), max(0, x + R - W)), (0, 0)))
     rgb = cv2.resize(crop, (SIZE, SIZE), interpolation=cv2.INTER_AREA).astype(np.float32) / 255.0 - 0.5
     cls = class_map[iy[:, None], ix[None, :]]

@@ -43,7 +43,6 @@ def refine_edge(image: np.ndarray, region: np.ndarray, offset: tuple[int, int], 
     RGB or grey uint8 array) grown to the image's edges by at most ``band`` pixels (see the
     module).  Its box is where the work happens: ``pad_box`` grows a region's box to leave the
     band room.  ``keep_out`` (bool, the region's shape, or None) are pixels that must stay out."""
-    img = image if image.ndim == 3 else np.repeat(image[:, :, None], 3, axis=2)
     r = max(1, int(round(band)))
     y0, x0 = offset
     y1, x1 = y0 + region.shape[0], x0 + region.shape[1]
@@ -55,22 +54,34 @@ def refine_edge(image: np.ndarray, region: np.ndarray, offset: tuple[int, int], 
     gc = np.full(inside.shape, cv2.GC_PR_BGD, np.uint8)
     gc[inside] = cv2.GC_FGD
     gc[out_fixed] = cv2.GC_BGD
-    crop = np.ascontiguousarray(img[y0:y1, x0:x1, :3], dtype=np.uint8)
-    s = min(1.0, math.sqrt(MAX_PIXELS / inside.size))
+    cut = colour_cut(image[y0:y1, x0:x1], gc)
+    return inside if cut is None else inside | (cut & ~out_fixed)
+
+
+def colour_cut(crop: np.ndarray, labels: np.ndarray) -> np.ndarray | None:
+    """GrabCut of ``crop`` (uint8 RGB, RGBA or grey) from ``labels`` (``cv2.GC_*`` per pixel: the
+    sure sides and the undecided pixels), on a reduced copy of about ``MAX_PIXELS`` when larger:
+    the bool foreground at ``crop``'s size, or None when either sure side has fewer than
+    ``MIN_SIDE_PIXELS`` pixels (no colour model) or nothing is undecided."""
+    img = crop if crop.ndim == 3 else np.repeat(crop[:, :, None], 3, axis=2)
+    img = np.ascontiguousarray(img[:, :, :3], dtype=np.uint8)
+    gc = np.ascontiguousarray(labels, dtype=np.uint8)
+    h, w = gc.shape
+    s = min(1.0, math.sqrt(MAX_PIXELS / gc.size))
     if s < 1.0:
-        size = (max(1, round(crop.shape[1] * s)), max(1, round(crop.shape[0] * s)))
-        crop = cv2.resize(crop, size, interpolation=cv2.INTER_AREA)
+        size = (max(1, round(w * s)), max(1, round(h * s)))
+        img = cv2.resize(img, size, interpolation=cv2.INTER_AREA)
         gc = cv2.resize(gc, size, interpolation=cv2.INTER_NEAREST)
     if (np.count_nonzero(gc == cv2.GC_FGD) < MIN_SIDE_PIXELS
             or np.count_nonzero(gc == cv2.GC_BGD) < MIN_SIDE_PIXELS
-            or not np.any(gc == cv2.GC_PR_BGD)):
-        return inside
+            or not np.any((gc == cv2.GC_PR_BGD) | (gc == cv2.GC_PR_FGD))):
+        return None
     bgd, fgd = np.zeros((1, 65), np.float64), np.zeros((1, 65), np.float64)
-    cv2.grabCut(crop, gc, None, bgd, fgd, ITERATIONS, cv2.GC_INIT_WITH_MASK)
+    cv2.grabCut(img, gc, None, bgd, fgd, ITERATIONS, cv2.GC_INIT_WITH_MASK)
     cut = (gc == cv2.GC_FGD) | (gc == cv2.GC_PR_FGD)
     if s < 1.0:
-        cut = cv2.resize(cut.astype(np.uint8), (x1 - x0, y1 - y0), interpolation=cv2.INTER_NEAREST).astype(bool)
-    return inside | (cut & ~out_fixed)
+        cut = cv2.resize(cut.astype(np.uint8), (w, h), interpolation=cv2.INTER_NEAREST).astype(bool)
+    return cut
 
 
 def pad_box(box: tuple[int, int, int, int], band: float, shape: tuple[int, int]) -> tuple[int, int, int, int]:

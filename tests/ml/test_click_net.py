@@ -122,3 +122,16 @@ def test_without_the_image_it_falls_back_to_the_superpixel_scoring_and_the_net_a
     assert cc.correct_proposal(doc, memory_of(probs), (110.0, 55.0), 3, sp) is not None
     with pytest.raises(ValueError, match="needs the image"):
         cc.correct_proposal(doc, memory_of(probs), (110.0, 55.0), 3, sp, method="net")
+
+
+@pytest.mark.parametrize("form", ["grey", "rgba"])
+def test_grey_and_rgba_images_are_read_like_rgb(form):
+    rgb, gt, pred, probs = scene()
+    grey = rgb.mean(axis=2).astype(np.uint8)
+    image = grey if form == "grey" else np.dstack([rgb, np.full(gt.shape, 255, np.uint8)])
+    same = np.dstack([grey] * 3) if form == "grey" else rgb
+    doc = predicted_doc(pred)
+    got, _ = click_net.inputs(image, doc.class_map, doc.user_mask, memory_of(probs), 55, 110, 3)
+    ref, _ = click_net.inputs(same, doc.class_map, doc.user_mask, memory_of(probs), 55, 110, 3)
+    np.testing.assert_array_equal(got, ref)
+    assert cc.correct_proposal(doc, memory_of(probs), (110.0, 55.0), 3, None, image=image).pixels > 0
