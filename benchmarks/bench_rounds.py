@@ -41,8 +41,12 @@ Protocol
   (0.93×; held-out wrong 58.9 → 22.6 → 18.5 → 17.3 → 16.4 → 16.0 %); with
   ``--seed 1`` 1124 against 1210 (0.93×; 66.0 → 25.4 → 20.4 → 18.6 → 17.2 →
   15.7 %, random 66.0 → 25.3 → 19.7 → 17.8 → 17.1 → 16.0 %), with click to
-  correct's weights of 00911bf (before them: 1027 / 1106 and 1129 / 1201; the
-  other pick rules below were measured with those earlier weights).  The
+  correct's superpixel scoring of 00911bf (before it: 1027 / 1106 and 1129 /
+  1201; the other pick rules below were measured with that scoring).  With
+  click to correct's network (``core.click_net``), seed 0: 881 against 953
+  (0.92×; both arms about 13 % fewer clicks; held-out wrong 58.9 → 22.6 →
+  18.5 → 17.3 → 16.4 → 16.0 %, random 58.9 → 23.1 → 19.6 → 18.2 → 16.8 →
+  16.2 %).  The
   10 most uncertain (``--plain-uncertainty``) were runs of neighbouring
   frames, up to 8 of 10 from one second of one sequence: 1376 clicks (1.24×);
   skipping near-duplicates among the 30 most uncertain (score × (1 − largest
