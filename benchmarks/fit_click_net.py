@@ -15,13 +15,14 @@ convolutions and the weights are written as float32 numpy arrays.
         --labels labels.txt --void 11 --weights best.pt --out segstudio/core/click_net.npz
 
 The shipped weights: all 367 CamVid train images, 12 clicks each (4404
-samples) made by click to correct with the superpixel scoring it had before
-(``core.click_correct.WEIGHTS``), an LR-ASPP fine-tuned on CamVid train from
+samples) made by click to correct with its superpixel scoring (the
+``core.click_correct.WEIGHTS`` of 00911bf, before their refit on this
+checkpoint), an LR-ASPP fine-tuned on CamVid train from
 scratch (``segstudio finetune --weights none --crop 128 --eval-size 192
 --max-minutes 10``: val mIoU 44.6) predicting at the 192 px its card records;
 12 epochs (AdamW, one-cycle, 2e-3, batch 64, horizontal flips), 13 minutes on
 2 CPU cores.  On every 3rd CamVid val image the robot's clicks to 90 % went
-from 7.76 (superpixel scoring) to 6.24, and to 6.06 with the colour cut of
+from 7.76 (superpixel scoring) to 6.32, and to 6.06 with the colour cut of
 the network's doubtful edge (``click_correct.NET_EDGE``; 0.1-0.9 and
 0.35-0.65: 6.03).  On all 101 val images (``bench_robot.py``, the same
 checkpoint): 6.33 against 7.48 (brush 13.26, oracle 2.90), pixel accuracy
