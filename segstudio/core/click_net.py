@@ -39,7 +39,7 @@ MIN_REACH = 30     # px: on tiny images the square stays this large
 CHANNELS = 12
 WEIGHTS_NAME = "click_net.npz"   # in the shipped resources (``segstudio.assets``)
 _SIGMA = 2.0
-# the layers, in the order ``fit_click_net.export`` writes them
+# the blocks, as ``ml.click_net_torch.export`` names them (each two 3×3 convolutions; then "out", 1×1)
 ENCODER = ("e1", "e2", "e3", "e4")
 DECODER = ("d3", "d2", "d1")
 
