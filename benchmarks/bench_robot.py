@@ -107,7 +107,8 @@ def main() -> int:
     ap.add_argument("--json", help="write the figures here")
     ap.add_argument("--resize", type=int,
                     help="the model's working size (short side, px); default: what the checkpoint says")
-    ap.add_argument("--tools", default="brush,fill,oracle,correct,correct_superpixels,superpixel,scribble", help="comma-separated tools")
+    ap.add_argument("--tools", default="brush,fill,oracle,correct,correct_superpixels,superpixel,scribble",
+                    help="comma-separated tools")
     ap.add_argument("--max-clicks", type=int, default=20)
     ap.add_argument("--tolerance", type=float, help="smart tools' tolerance (default: SmartParams')")
     ap.add_argument("--large", default="6000x4000", help="time clicks on the first image scaled to WxH "

@@ -48,19 +48,11 @@ from segstudio.ml.click_net_torch import export, unet  # noqa: E402
 def gain_map(class_map: np.ndarray, gt: np.ndarray, y: int, x: int, class_id: int) -> np.ndarray:
     """Per cell of the click's square: share of pixels relabelling to ``class_id`` puts right minus
     the share it puts wrong (void never counts)."""
-    import cv2
+    from segstudio.core.click_net import reach, square
 
-    from segstudio.core.click_net import SIZE, reach
-
-    H, W = class_map.shape
-    R = reach((H, W))
     right = ((gt == class_id) & (class_map != class_id)).astype(np.float32)
     wrong = ((gt != 255) & (class_map == gt) & (gt != class_id)).astype(np.float32)
-    g = right - wrong
-    y0, x0 = y - R, x - R
-    crop = g[max(0, y0):min(H, y + R), max(0, x0):min(W, x + R)]
-    crop = np.pad(crop, ((max(0, -y0), max(0, y + R - H)), (max(0, -x0), max(0, x + R - W))))
-    return cv2.resize(crop, (SIZE, SIZE), interpolation=cv2.INTER_AREA)
+    return square(right - wrong, y, x, reach(class_map.shape))
 
 
 def samples(case, clicks: int):

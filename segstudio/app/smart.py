@@ -60,7 +60,6 @@ class SmartSession(QObject, SmartContext):
         self.image, self.memory = self.document.image, self.document.memory
         self.set_preview(None)
         self.panel.show_message(self.document.memory_note or "")
-        self._ensure(self.fine_size())
         self._ensure(self.view_size)
 
     def _on_memory(self, key: str) -> None:

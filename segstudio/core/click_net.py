@@ -49,6 +49,16 @@ def reach(shape: tuple[int, int]) -> int:
     return int(round(max(REACH * min(shape[:2]), MIN_REACH)))
 
 
+def square(plane: np.ndarray, y: int, x: int, R: int) -> np.ndarray:
+    """The square of half-side ``R`` around pixel (``y``, ``x``) of ``plane`` (H×W or H×W×C), zero
+    outside the image, area-averaged to SIZE × SIZE."""
+    H, W = plane.shape[:2]
+    y0, x0 = y - R, x - R
+    crop = plane[max(0, y0):min(H, y + R), max(0, x0):min(W, x + R)]
+    pad = ((max(0, -y0), max(0, y + R - H)), (max(0, -x0), max(0, x + R - W))) + ((0, 0),) * (plane.ndim - 2)
+    return cv2.resize(np.pad(crop, pad), (SIZE, SIZE), interpolation=cv2.INTER_AREA)
+
+
 def inputs(image: np.ndarray, class_map: np.ndarray, user_mask: np.ndarray, memory, y: int, x: int,
            class_id: int, anchors=()) -> tuple[np.ndarray, int]:
     """The network's input planes (CHANNELS, SIZE, SIZE) float32 for a click at pixel (``y``, ``x``)
@@ -61,11 +71,8 @@ def inputs(image: np.ndarray, class_map: np.ndarray, user_mask: np.ndarray, memo
     inside = ((py >= 0) & (py < H))[:, None] & ((px >= 0) & (px < W))[None, :]
     iy = np.clip(np.floor(py), 0, H - 1).astype(np.intp)
     ix = np.clip(np.floor(px), 0, W - 1).astype(np.intp)
-    y0, x0 = y - R, x - R
-    crop = image[max(0, y0):min(H, y + R), max(0, x0):min(W, x + R)]
-    crop = np.repeat(crop[:, :, None], 3, axis=2) if crop.ndim == 2 else crop[:, :, :3]   # grey, RGBA
-    crop = np.pad(crop, ((max(0, -y0), max(0, y + R - H)), (max(0, -x0), max(0, x + R - W)), (0, 0)))
-    rgb = cv2.resize(crop, (SIZE, SIZE), interpolation=cv2.INTER_AREA).astype(np.float32) / 255.0 - 0.5
+    img = np.repeat(image[:, :, None], 3, axis=2) if image.ndim == 2 else image
+    rgb = square(img[:, :, :3], y, x, R).astype(np.float32) / 255.0 - 0.5   # grey, RGBA: as RGB
     cls = class_map[iy[:, None], ix[None, :]]
     cur = int(class_map[y, x])
     fy, fx = np.clip(py, 0, H - 1), np.clip(px, 0, W - 1)

@@ -19,6 +19,7 @@ from __future__ import annotations
 from segstudio.app.tools.base import Point, Tool
 from segstudio.app.tools.brush import StrokeTool
 from segstudio.core.smart import NeedsPrediction, Proposal, apply_proposal
+from segstudio.errors import SegStudioError
 
 
 class SmartTool(Tool):
@@ -66,8 +67,11 @@ class CorrectTool(SmartTool):
         anchors = list(self.anchors)
 
         def compute() -> Proposal | None:
-            return correct_proposal(doc, memory, p, class_id, ctx.compute_superpixels(ctx.fine_size()),
-                                    params, anchors, ctx.image)
+            image = ctx.image
+            if image is None:
+                raise SegStudioError("open an image first")
+            # the network reads the image; the superpixel scoring's superpixels are not needed
+            return correct_proposal(doc, memory, p, class_id, None, params, anchors, image, method="net")
 
         def done(proposal: Proposal | None) -> None:
             if proposal is not None and doc is self.doc:

@@ -31,11 +31,6 @@ class SmartContext:
         self._lock = threading.Lock()
 
     # -- superpixels --------------------------------------------------------------
-    def fine_size(self) -> int:
-        """The superpixel size click-to-correct reasons with on this image."""
-        from segstudio.core.click_correct import superpixel_size
-        return superpixel_size(self.image.shape[:2])
-
     def cached_superpixels(self, size: int):
         with self._lock:
             return self._superpixels.get(int(size))
