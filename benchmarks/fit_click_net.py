@@ -14,6 +14,9 @@ convolutions and the weights are written as float32 numpy arrays.
     python benchmarks/fit_click_net.py --images camvid/train --masks camvid/trainannot \\
         --labels labels.txt --void 11 --weights best.pt --out segstudio/core/click_net.npz
 
+A DAgger round (the states the shipped network reaches by its own clicks,
+trained together with samples saved earlier): ``--policy net --add first.npz``.
+
 The shipped weights: all 367 CamVid train images, 12 clicks each (4404
 samples) made by click to correct with its superpixel scoring (the
 ``core.click_correct.WEIGHTS`` of 00911bf, before their refit on this
@@ -55,8 +58,10 @@ def gain_map(class_map: np.ndarray, gt: np.ndarray, y: int, x: int, class_id: in
     return square(right - wrong, y, x, reach(class_map.shape))
 
 
-def samples(case, clicks: int):
-    """(inputs, gains) before each of the robot's clicks with click to correct on one case."""
+def samples(case, clicks: int, policy: str = "superpixels"):
+    """(inputs, gains) before each of the robot's clicks with click to correct on one case; ``policy``
+    is the method whose clicks lead from one state to the next ("superpixels" or "net", the shipped
+    network: DAgger's states that the network itself reaches)."""
     from segstudio.core import edits
     from segstudio.core.annotation import Annotation
     from segstudio.core.click_correct import correct_click, superpixel_size
@@ -64,7 +69,7 @@ def samples(case, clicks: int):
     from segstudio.core.superpixels import compute_superpixels
     from segstudio.ml.robot import next_click
 
-    sp = compute_superpixels(case.image, superpixel_size(case.gt.shape))
+    sp = compute_superpixels(case.image, superpixel_size(case.gt.shape)) if policy == "superpixels" else None
     doc = Annotation(np.zeros(case.gt.shape, np.uint8))
     edits.apply_prediction(doc, case.prediction)
     anchors, xs, gs = [], [], []
@@ -76,9 +81,7 @@ def samples(case, clicks: int):
         x, _ = inputs(case.image, doc.class_map, doc.user_mask, case.memory, click.y, click.x, c, anchors)
         xs.append(x.astype(np.float16))
         gs.append(gain_map(doc.class_map, case.gt, click.y, click.x, c).astype(np.float16))
-        # the states the superpixel scoring leads to, as for the shipped weights
-        correct_click(doc, case.memory, click.point, c, sp, anchors=anchors, image=case.image,
-                      method="superpixels")
+        correct_click(doc, case.memory, click.point, c, sp, anchors=anchors, image=case.image, method=policy)
         anchors.append((click.x, click.y, c))
     return xs, gs
 
@@ -135,6 +138,11 @@ def main() -> int:
     ap.add_argument("--clicks", type=int, default=12, help="clicks simulated per image (12)")
     ap.add_argument("--epochs", type=int, default=12)
     ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--policy", choices=("superpixels", "net"), default="superpixels",
+                    help="whose clicks move the robot on: the superpixel scoring, or the shipped network "
+                    "(a DAgger round: the states the network itself reaches)")
+    ap.add_argument("--add", action="append", default=[], metavar="NPZ",
+                    help="train on these saved samples (--save) too; repeatable")
     ap.add_argument("--save", help="also write the samples to this .npz")
     ap.add_argument("--out", required=True, help="the weights file to write (.npz)")
     args = ap.parse_args()
@@ -145,13 +153,17 @@ def main() -> int:
                           every=args.every, resize=args.resize)
     xs, gs = [], []
     for case in cases:
-        a, b = samples(case, args.clicks)
+        a, b = samples(case, args.clicks, args.policy)
         xs += a
         gs += b
     x, g = np.stack(xs), np.stack(gs)
     if args.save:
         np.savez_compressed(args.save, x=x, gain=g)
-    print(f"{len(cases)} images, {len(x)} samples")
+    print(f"{len(cases)} images, {len(x)} samples ({args.policy} clicks)")
+    for extra in args.add:
+        with np.load(extra) as f:
+            x, g = np.concatenate([x, f["x"]]), np.concatenate([g, f["gain"]])
+        print(f"with {extra}: {len(x)} samples")
     model = train(x, g, args.epochs)
     np.savez_compressed(args.out, **export(model))
     print(f"wrote {args.out}")
