@@ -71,8 +71,10 @@ def inputs(image: np.ndarray, class_map: np.ndarray, user_mask: np.ndarray, memo
     inside = ((py >= 0) & (py < H))[:, None] & ((px >= 0) & (px < W))[None, :]
     iy = np.clip(np.floor(py), 0, H - 1).astype(np.intp)
     ix = np.clip(np.floor(px), 0, W - 1).astype(np.intp)
-    img = np.repeat(image[:, :, None], 3, axis=2) if image.ndim == 2 else image
-    rgb = square(img[:, :, :3], y, x, R).astype(np.float32) / 255.0 - 0.5   # grey, RGBA: as RGB
+    view = square(image if image.ndim == 2 else image[:, :, :3], y, x, R)   # RGBA: its RGB
+    if view.ndim == 2:   # grey: as RGB, repeated on the small square only
+        view = np.repeat(view[:, :, None], 3, axis=2)
+    rgb = view.astype(np.float32) / 255.0 - 0.5
     cls = class_map[iy[:, None], ix[None, :]]
     cur = int(class_map[y, x])
     fy, fx = np.clip(py, 0, H - 1), np.clip(px, 0, W - 1)
