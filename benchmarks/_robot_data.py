@@ -22,13 +22,14 @@ class Case:
     memory: object           # PredictionMemory
 
 
-def add_data_arguments(ap) -> None:
-    """The options that say which images, masks and checkpoint the fitting scripts work on."""
-    ap.add_argument("--images", required=True)
-    ap.add_argument("--masks", required=True)
-    ap.add_argument("--labels", required=True)
+def add_data_arguments(ap, required: bool = True) -> None:
+    """The options that say which images, masks and checkpoint the fitting scripts work on
+    (``required``: the script cannot run without them)."""
+    ap.add_argument("--images", required=required)
+    ap.add_argument("--masks", required=required)
+    ap.add_argument("--labels", required=required)
     ap.add_argument("--void", type=int, default=255)
-    ap.add_argument("--weights", required=True, help="checkpoint whose predictions the robot corrects")
+    ap.add_argument("--weights", required=required, help="checkpoint whose predictions the robot corrects")
     ap.add_argument("--resize", type=int, help="the model's working size (default: the checkpoint's)")
     ap.add_argument("--every", type=int, default=1, help="use every N-th image")
     ap.add_argument("--limit", type=int)

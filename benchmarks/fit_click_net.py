@@ -1,4 +1,4 @@
-"""Train the network click to correct asks which pixels to relabel (``core/click_net.npz``).
+"""Train the network click to correct asks which pixels to relabel (``resources/click_net.npz``).
 
 On a training split (never the images ``bench_robot.py`` reports on), an
 LR-ASPP predicts each image and the robot annotator (``ml.robot``) corrects
@@ -12,10 +12,12 @@ cross-entropy weighted by that gain or loss; BatchNorm is folded into the
 convolutions and the weights are written as float32 numpy arrays.
 
     python benchmarks/fit_click_net.py --images camvid/train --masks camvid/trainannot \\
-        --labels labels.txt --void 11 --weights best.pt --out segstudio/core/click_net.npz
+        --labels labels.txt --void 11 --weights best.pt --out resources/click_net.npz
 
 A DAgger round (the states the shipped network reaches by its own clicks,
-trained together with samples saved earlier): ``--policy net --add first.npz``.
+trained together with samples saved earlier): ``--policy net --add first.npz``;
+``--save`` keeps a run's samples, and ``--clicks 0 --add a.npz --add b.npz``
+trains on saved samples only (no images or checkpoint needed then).
 
 The shipped weights: all 367 CamVid train images, 12 clicks each (4404
 samples) made by click to correct with its superpixel scoring (the
@@ -134,8 +136,9 @@ def train(x: np.ndarray, g: np.ndarray, epochs: int, seed: int = 0, progress=pri
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    add_data_arguments(ap)
-    ap.add_argument("--clicks", type=int, default=12, help="clicks simulated per image (12)")
+    add_data_arguments(ap, required=False)
+    ap.add_argument("--clicks", type=int, default=12,
+                    help="clicks simulated per image (12); 0: train on the --add samples only")
     ap.add_argument("--epochs", type=int, default=12)
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--policy", choices=("superpixels", "net"), default="superpixels",
@@ -149,21 +152,26 @@ def main() -> int:
     import torch
 
     torch.set_num_threads(args.threads)
-    cases, _ = load_cases(args.images, args.masks, args.labels, args.void, args.weights, limit=args.limit,
-                          every=args.every, resize=args.resize)
-    xs, gs = [], []
-    for case in cases:
-        a, b = samples(case, args.clicks, args.policy)
-        xs += a
-        gs += b
-    x, g = np.stack(xs), np.stack(gs)
-    if args.save:
-        np.savez_compressed(args.save, x=x, gain=g)
-    print(f"{len(cases)} images, {len(x)} samples ({args.policy} clicks)")
+    if args.clicks > 0 and not (args.images and args.masks and args.labels and args.weights):
+        ap.error("--images, --masks, --labels and --weights are needed to make samples (or --clicks 0 --add NPZ)")
+    xs, gs = [], []   # (N, C, S, S) inputs and (N, S, S) gains, one pair per source
+    if args.clicks > 0:
+        cases, _ = load_cases(args.images, args.masks, args.labels, args.void, args.weights, limit=args.limit,
+                              every=args.every, resize=args.resize)
+        made = [samples(case, args.clicks, args.policy) for case in cases]
+        xs.append(np.stack([s for a, _ in made for s in a]))
+        gs.append(np.stack([s for _, b in made for s in b]))
+        print(f"{len(cases)} images, {len(xs[0])} samples ({args.policy} clicks)")
+        if args.save:
+            np.savez_compressed(args.save, x=xs[0], gain=gs[0])
     for extra in args.add:
         with np.load(extra) as f:
-            x, g = np.concatenate([x, f["x"]]), np.concatenate([g, f["gain"]])
-        print(f"with {extra}: {len(x)} samples")
+            xs.append(f["x"])
+            gs.append(f["gain"])
+        print(f"with {extra}: {sum(map(len, xs))} samples")
+    if not xs:
+        raise SystemExit("no samples: give --clicks above 0, or --add a file that --save wrote")
+    x, g = np.concatenate(xs), np.concatenate(gs)
     model = train(x, g, args.epochs)
     np.savez_compressed(args.out, **export(model))
     print(f"wrote {args.out}")

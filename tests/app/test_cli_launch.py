@@ -31,7 +31,6 @@ def test_path_or_nothing_launches_the_app(monkeypatch):
 
 
 def test_segstudio_path_opens_the_window_on_a_folder(image_folder, config_dir):
-    import os
     env = child.env(QT_QPA_PLATFORM="offscreen", SEGSTUDIO_CONFIG_DIR=str(config_dir),
                     SEGSTUDIO_EXIT_AFTER_SHOW="1")
     out = subprocess.run([sys.executable, "-m", "segstudio", str(image_folder / "img1.png")], cwd=child.CWD,

@@ -18,7 +18,6 @@ from segstudio.core.annotation import Annotation, Instance
 from segstudio.core.labels import LabelSet
 from segstudio.formats.coco import export_coco
 from segstudio.formats.imports import import_coco, import_voc
-from segstudio.formats.masks import write_label_png
 from segstudio.formats.project import Project
 from segstudio.formats.readers.coco import read_coco, rle_string_counts
 from segstudio.ml.data import DataSpec, open_data
