@@ -33,6 +33,22 @@ the network's doubtful edge (``click_correct.NET_EDGE``; 0.1-0.9 and
 checkpoint): 6.33 against 7.48 (brush 13.26, oracle 2.90), pixel accuracy
 after 5 clicks 89.94 % against 89.72 % (brush 87.16 %), after 20 93.75 %
 against 92.53 %.
+
+Tried and not shipped, a DAgger round: with a weaker checkpoint (the same
+recipe at the default working size, 174 px, on a loaded machine: 13 epochs,
+val mIoU 33.4, 76.6 % of val pixels right before any click, close to the
+74 % the correction-effort issue calibrates with), 4404 samples by the
+superpixel policy plus 4404 by the shipped network's own clicks (``--policy
+net``), 8 epochs (19 minutes).  Held-out gain share 0.605 against the shipped
+weights' 0.512 on the same held-out samples; on all 101 val images with that
+checkpoint NoC@90 9.73 against 11.01 (brush 19.77, oracle 4.76), pixel
+accuracy after 5 clicks 87.66 % against 86.97 %, after 20 93.04 % against
+92.69 %.  But on the tests' synthetic scene (a clean 32 px square the model
+doubts) it relabels only 74 % of the square where the shipped weights take
+over 97 %, so a person clicking an obvious wrong blob would see three
+quarters of it fixed; and its samples came from the checkpoint it was judged
+with, which the shipped weights' did not.  Next: aggregate samples from
+several checkpoints (weak and strong) and from synthetic clean regions.
 """
 
 from __future__ import annotations
