@@ -17,8 +17,9 @@ and answers, per cell, the probability that relabelling it to c puts more
 pixels right than wrong.  It is a U-Net (3 poolings, 24-64 channels,
 BatchNorm folded into the convolutions) trained by
 ``benchmarks/fit_click_net.py`` on CamVid train: the robot annotator
-(``ml.robot``) clicks on the predictions of an LR-ASPP fine-tuned there, and a
-cross-entropy weighted by the pixels each cell would gain or lose teaches it.
+(``ml.robot``) clicks on the predictions of two LR-ASPPs fine-tuned there
+(and on synthetic scenes of clean wrong shapes), and a cross-entropy weighted
+by the pixels each cell would gain or lose teaches it.
 The forward pass is numpy (im2col + matrix products, ~10 ms on a 2-core CPU),
 so it runs wherever click to correct runs; its weights are
 ``resources/click_net.npz`` (packaged as ``segstudio/_data/resources``:
