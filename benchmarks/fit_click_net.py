@@ -45,7 +45,7 @@ policies and the synthetic scenes, 10 epochs (AdamW, one-cycle, 2e-3, batch
 
 Held-out share of the possible gain 0.745.  ``bench_robot.py`` on all 101
 CamVid val images, NoC@90 against the weights shipped before (trained on one
-stronger checkpoint's superpixel-policy samples only): 9.00 against 11.01 with
+44.6-mIoU checkpoint's superpixel-policy samples only): 9.00 against 11.01 with
 the weak checkpoint (brush 19.77, oracle 4.76; pixel accuracy after 5 clicks
 87.92 % against 86.97 %), 6.74 against 8.14 with the other (brush 18.11,
 oracle 4.16; after 5 clicks 89.55 % against 88.97 %); on a third checkpoint
@@ -56,9 +56,11 @@ click takes pixel accuracy from 64.2 % to 80.7 %, one network click to
 67.9 %; on every 3rd val image the first click's region (28000 px on
 average, 88 % of it inside the click's square) is 23 % relabelled.  The
 tests' synthetic scene (a clean square the model doubts) is relabelled in one
-click as before.
-Flipped-input averaging at click time was tried: 11.15 against 11.03 on
-every 3rd val image, left out.
+click as before.  Flipped-input averaging at click time was tried: 11.15
+against 11.03 on every 3rd val image, left out.  The colour cut of the
+network's doubtful edge (``click_correct.NET_EDGE``) was chosen with the
+weights shipped before, on every 3rd val image of that 44.6-mIoU checkpoint:
+6.32 without it, 6.06 with 0.25-0.75 (0.1-0.9 and 0.35-0.65: 6.03).
 
 Tried and not shipped before these, a DAgger round on the weak checkpoint
 alone (8808 samples, 8 epochs): NoC@90 9.73 there, but one click took only
