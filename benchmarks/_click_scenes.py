@@ -10,7 +10,8 @@ of another colour and class that the prediction gives to the class around
 them, the model's probabilities sure outside the shapes and anywhere from
 doubtful to sure-and-wrong inside them.  The robot annotator (``ml.robot``)
 clicks the largest wrong shape, the oracle fixes it, next click: the same
-(inputs, gains) pairs as ``fit_click_net.samples`` keeps on real images.
+(inputs, gains) pairs, by the same loop (``fit_click_net.robot_samples``), as
+on real images.
 """
 
 from __future__ import annotations
@@ -89,28 +90,19 @@ def scene(rng):
 def samples(n_scenes: int, seed: int = 0):
     """(inputs, gains) lists, one pair per robot click on ``n_scenes`` synthetic scenes."""
     from segstudio.core import edits
-    from segstudio.core.annotation import Annotation
-    from segstudio.core.click_net import inputs
     from segstudio.core.prediction_memory import PredictionMemory
-    from segstudio.ml.robot import next_click
 
-    from fit_click_net import gain_map
+    from fit_click_net import robot_samples
+
+    def oracle(doc, click, anchors):
+        edits.paint_mask(doc, click.region, click.box[:2], class_id=click.class_id)
 
     rng = np.random.default_rng(seed)
     xs, gs = [], []
     for _ in range(n_scenes):
         rgb, gt, prediction, probs = scene(rng)
         memory = PredictionMemory.from_probabilities(probs, np.arange(CLASSES), gt.shape)
-        doc = Annotation(np.zeros(gt.shape, np.uint8))
-        edits.apply_prediction(doc, prediction, model="synthetic")
-        anchors = []
-        for _ in range(3):
-            click = next_click(doc.class_map, gt)
-            if click is None:
-                break
-            x, _ = inputs(rgb, doc.class_map, doc.user_mask, memory, click.y, click.x, click.class_id, anchors)
-            xs.append(x.astype(np.float16))
-            gs.append(gain_map(doc.class_map, gt, click.y, click.x, click.class_id).astype(np.float16))
-            edits.paint_mask(doc, click.region, click.box[:2], class_id=click.class_id)
-            anchors.append((click.x, click.y, click.class_id))
+        a, b = robot_samples(rgb, gt, prediction, memory, 3, oracle)
+        xs += a
+        gs += b
     return xs, gs

@@ -93,32 +93,44 @@ def gain_map(class_map: np.ndarray, gt: np.ndarray, y: int, x: int, class_id: in
     return square(right - wrong, y, x, reach(class_map.shape))
 
 
+def robot_samples(image, gt, prediction, memory, clicks: int, step):
+    """(inputs, gains) before each of the robot's clicks (at most ``clicks``) on one image;
+    ``step(doc, click, anchors)`` applies the click that leads to the next state."""
+    from segstudio.core import edits
+    from segstudio.core.annotation import Annotation
+    from segstudio.core.click_net import inputs
+    from segstudio.ml.robot import next_click
+
+    doc = Annotation(np.zeros(gt.shape, np.uint8))
+    edits.apply_prediction(doc, prediction)
+    anchors, xs, gs = [], [], []
+    for _ in range(clicks):
+        click = next_click(doc.class_map, gt)
+        if click is None:
+            break
+        c = click.class_id
+        x, _ = inputs(image, doc.class_map, doc.user_mask, memory, click.y, click.x, c, anchors)
+        xs.append(x.astype(np.float16))
+        gs.append(gain_map(doc.class_map, gt, click.y, click.x, c).astype(np.float16))
+        step(doc, click, anchors)
+        anchors.append((click.x, click.y, c))
+    return xs, gs
+
+
 def samples(case, clicks: int, policy: str = "superpixels"):
     """(inputs, gains) before each of the robot's clicks with click to correct on one case; ``policy``
     is the method whose clicks lead from one state to the next ("superpixels" or "net", the shipped
     network: DAgger's states that the network itself reaches)."""
-    from segstudio.core import edits
-    from segstudio.core.annotation import Annotation
     from segstudio.core.click_correct import correct_click, superpixel_size
-    from segstudio.core.click_net import inputs
     from segstudio.core.superpixels import compute_superpixels
-    from segstudio.ml.robot import next_click
 
     sp = compute_superpixels(case.image, superpixel_size(case.gt.shape)) if policy == "superpixels" else None
-    doc = Annotation(np.zeros(case.gt.shape, np.uint8))
-    edits.apply_prediction(doc, case.prediction)
-    anchors, xs, gs = [], [], []
-    for _ in range(clicks):
-        click = next_click(doc.class_map, case.gt)
-        if click is None:
-            break
-        c = click.class_id
-        x, _ = inputs(case.image, doc.class_map, doc.user_mask, case.memory, click.y, click.x, c, anchors)
-        xs.append(x.astype(np.float16))
-        gs.append(gain_map(doc.class_map, case.gt, click.y, click.x, c).astype(np.float16))
-        correct_click(doc, case.memory, click.point, c, sp, anchors=anchors, image=case.image, method=policy)
-        anchors.append((click.x, click.y, c))
-    return xs, gs
+
+    def step(doc, click, anchors):
+        correct_click(doc, case.memory, click.point, click.class_id, sp, anchors=anchors, image=case.image,
+                      method=policy)
+
+    return robot_samples(case.image, case.gt, case.prediction, case.memory, clicks, step)
 
 
 def train(x: np.ndarray, g: np.ndarray, epochs: int, seed: int = 0, progress=print):
